@@ -1,0 +1,68 @@
+"""Celery settings: separate queues per kind of work, at-least-once delivery for idempotent tasks.
+
+Every task here is idempotent (it re-reads its job row and does nothing if the job already ended),
+so tasks are acknowledged late and re-queued when a worker dies mid-task.
+"""
+
+from __future__ import annotations
+
+from kombu import Exchange, Queue
+
+from config import settings
+
+broker_url = settings.redis_url
+result_backend = None  # results live in the database (jobs table), not in Redis
+task_ignore_result = True
+
+task_serializer = "json"
+accept_content = ["json"]
+timezone = "UTC"
+enable_utc = True
+
+_default = Exchange("default", type="direct")
+QUEUES = ("plans", "feedback", "video", "pose", "webhooks", "maintenance")
+task_queues = tuple(Queue(name, _default, routing_key=name) for name in QUEUES)
+task_default_queue = "maintenance"
+task_default_exchange = "default"
+task_default_routing_key = "maintenance"
+task_routes = {
+    "plans.*": {"queue": "plans", "routing_key": "plans"},
+    "feedback.*": {"queue": "feedback", "routing_key": "feedback"},
+    "video.pose_chunk": {"queue": "pose", "routing_key": "pose"},
+    "video.*": {"queue": "video", "routing_key": "video"},
+    "webhooks.*": {"queue": "webhooks", "routing_key": "webhooks"},
+    "maintenance.*": {"queue": "maintenance", "routing_key": "maintenance"},
+}
+
+# Redelivery on worker loss: ack only after the task ran, reject (re-queue) if the process died.
+task_acks_late = True
+task_reject_on_worker_lost = True
+task_acks_on_failure_or_timeout = True
+# Heavy queues: a worker takes one message at a time so nothing waits behind a long video.
+worker_prefetch_multiplier = 1
+worker_max_tasks_per_child = 200
+worker_hijack_root_logger = False
+
+# Limits: the longest task (a 10-minute video chunk group) must finish well inside these.
+task_soft_time_limit = 900
+task_time_limit = 960
+# Redis redelivers an unacknowledged message after the visibility timeout: keep it above the
+# hard time limit, or a long task would run twice while still alive.
+broker_transport_options = {
+    "visibility_timeout": 3600,
+    "priority_steps": list(range(10)),
+    "sep": ":",
+}
+broker_connection_retry_on_startup = True
+# Publishing from the web process must fail fast when Redis is down (the API answers 503).
+broker_connection_timeout = 2
+task_publish_retry_policy = {
+    "max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5,
+}
+# Redis serves lower numbers first: live work at 3, ops batch reprocessing at 8.
+task_default_priority = 3
+BATCH_PRIORITY = 8
+
+beat_schedule = {
+    "sweep-stuck-jobs": {"task": "maintenance.sweep_stuck_jobs", "schedule": 30.0},
+}

@@ -1,0 +1,26 @@
+"""SQLAlchemy 2 ORM models. The schema itself comes only from migrations/ (Alembic)."""
+
+from models.accounts import ROLES, Clinic, User
+from models.analyses import Analysis, AnalysisResult, Reference
+from models.base import Base
+from models.jobs import JOB_STATUSES, TERMINAL_STATUSES, Event, Job
+from models.plans import Exercise, Plan, PlanFeedback, Profile, ReadinessEntry
+
+__all__ = [
+    "ROLES",
+    "JOB_STATUSES",
+    "TERMINAL_STATUSES",
+    "Analysis",
+    "AnalysisResult",
+    "Base",
+    "Clinic",
+    "Event",
+    "Exercise",
+    "Job",
+    "Plan",
+    "PlanFeedback",
+    "Profile",
+    "ReadinessEntry",
+    "Reference",
+    "User",
+]

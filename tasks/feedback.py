@@ -1,0 +1,1 @@
+"""Feedback tasks (filled by the plans capability)."""

@@ -1,0 +1,1 @@
+"""Plan tasks (filled by the plans capability)."""

@@ -1,0 +1,1 @@
+"""Video analysis tasks (filled by the video capability)."""

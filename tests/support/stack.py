@@ -1,0 +1,243 @@
+"""Start the real stack for end-to-end tests: Redis, migrated database, Celery workers, gunicorn.
+
+Every part is a real process on a free port with its own temporary directory.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+PYTHON = sys.executable
+BIN = Path(PYTHON).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until(predicate, timeout: float, interval: float = 0.1, message: str = "condition"):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            last = predicate()
+            if last:
+                return last
+        except Exception as exc:  # the thing may not be up yet
+            last = exc
+        time.sleep(interval)
+    raise TimeoutError(f"{message} not met within {timeout}s (last: {last!r})")
+
+
+@dataclass
+class RedisServer:
+    directory: Path
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> RedisServer:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "yes", "--dir", str(self.directory), "--logfile",
+             str(self.directory / "redis.log")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        import redis
+
+        wait_until(lambda: redis.Redis(port=self.port).ping(), 10, message="redis up")
+        return self
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+
+
+@dataclass
+class Stack:
+    """A running system. `env` is what every process of it sees."""
+
+    base_dir: Path
+    database_url: str | None = None
+    worker_queues: tuple[str, ...] = ("plans,feedback,webhooks,maintenance", "video,pose")
+    extra_env: dict = field(default_factory=dict)
+    redis: RedisServer | None = None
+    web_port: int = field(default_factory=free_port)
+    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+    secret_key: str = field(default_factory=lambda: "e2e-" + uuid.uuid4().hex)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.web_port}"
+
+    @property
+    def env(self) -> dict:
+        env = dict(os.environ)
+        env.update({
+            "DATABASE_URL": self.database_url or f"sqlite:///{self.base_dir / 'app.db'}",
+            "REDIS_URL": self.redis.url,
+            "VAR_DIR": str(self.base_dir),
+            "STORAGE_DIR": str(self.base_dir / "storage"),
+            "SECRET_KEY": self.secret_key,
+            "YOLO_OFFLINE": "1",
+            "YOLO_CONFIG_DIR": str(ROOT / "var" / "ultralytics"),
+            "TF_CPP_MIN_LOG_LEVEL": "2",
+            "MPLBACKEND": "Agg",
+            "PYTHONUNBUFFERED": "1",
+            "RATE_LIMIT_REGISTER_PER_MIN": "10000",
+            "RATE_LIMIT_TOKEN_PER_MIN": "10000",
+            "WEBHOOK_ALLOW_PRIVATE": "1",
+        })
+        env.update(self.extra_env)
+        return env
+
+    def start(self) -> Stack:
+        self.base_dir.mkdir(parents=True, exist_ok=True)
+        if self.redis is None:
+            self.redis = RedisServer(self.base_dir / "redis").start()
+        env = self.env
+        self._env = env
+        subprocess.run([str(BIN / "alembic"), "upgrade", "head"], cwd=ROOT, env=env, check=True,
+                       capture_output=True)
+        subprocess.run([str(BIN / "flask"), "--app", "wsgi", "exercises", "load", "--if-empty"],
+                       cwd=ROOT, env=env, check=False, capture_output=True)
+        for index, queues in enumerate(self.worker_queues):
+            self.start_worker(f"worker{index}", queues)
+        self.start_web()
+        self.wait_ready()
+        return self
+
+    def log_path(self, name: str) -> Path:
+        return self.base_dir / f"{name}.log"
+
+    def _spawn(self, name: str, argv: list[str]) -> subprocess.Popen:
+        with open(self.log_path(name), "ab") as log:
+            process = subprocess.Popen(argv, cwd=ROOT, env=self._env, stdout=log,
+                                       stderr=subprocess.STDOUT, start_new_session=True)
+        self.processes[name] = process
+        return process
+
+    def start_worker(self, name: str, queues: str, concurrency: int = 1) -> subprocess.Popen:
+        return self._spawn(name, [
+            str(BIN / "celery"), "-A", "workers.celery_app", "worker", "-Q", queues,
+            "--concurrency", str(concurrency), "--hostname", f"{name}-{uuid.uuid4().hex[:6]}@%h",
+            "--loglevel", "INFO", "--without-gossip", "--without-mingle",
+        ])
+
+    def start_beat(self) -> subprocess.Popen:
+        return self._spawn("beat", [
+            str(BIN / "celery"), "-A", "workers.celery_app", "beat", "--schedule",
+            str(self.base_dir / "beat-schedule"), "--loglevel", "INFO",
+        ])
+
+    def start_web(self) -> subprocess.Popen:
+        process = self._spawn("web", [
+            str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{self.web_port}", "--workers", "1",
+            "--threads", "8", "--worker-class", "gthread", "--timeout", "120", "wsgi:app",
+        ])
+        wait_until(lambda: requests.get(self.url + "/healthz", timeout=1).ok, 60,
+                   message="web up")
+        return process
+
+    def wait_ready(self, timeout: float = 120) -> None:
+        wait_until(lambda: requests.get(self.url + "/readyz", timeout=5).status_code == 200,
+                   timeout, interval=0.5, message="readyz 200")
+
+    def stop_process(self, name: str, sig: int = signal.SIGTERM, timeout: float = 30) -> None:
+        process = self.processes.pop(name, None)
+        if process is None or process.poll() is not None:
+            return
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(10)
+
+    def stop(self) -> None:
+        for name in list(self.processes):
+            self.stop_process(name)
+        if self.redis:
+            self.redis.stop()
+
+    def logs(self, name: str) -> str:
+        path = self.log_path(name)
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def cleanup(self) -> None:
+        shutil.rmtree(self.base_dir, ignore_errors=True)
+
+
+class Client:
+    """A tiny HTTP client for the API with a bearer token."""
+
+    def __init__(self, base_url: str, token: str | None = None):
+        self.base_url = base_url
+        self.session = requests.Session()
+        self.token = token
+
+    def request(self, method: str, path: str, **kwargs) -> requests.Response:
+        headers = kwargs.pop("headers", {}) or {}
+        if self.token:
+            headers.setdefault("Authorization", f"Bearer {self.token}")
+        kwargs.setdefault("timeout", 30)
+        return self.session.request(method, self.base_url + path, headers=headers, **kwargs)
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def post(self, path, **kw):
+        return self.request("POST", path, **kw)
+
+    def put(self, path, **kw):
+        return self.request("PUT", path, **kw)
+
+    def patch(self, path, **kw):
+        return self.request("PATCH", path, **kw)
+
+    def delete(self, path, **kw):
+        return self.request("DELETE", path, **kw)
+
+    def register(self, email: str | None = None, password: str = "correct-horse-1") -> Client:
+        email = email or f"user-{uuid.uuid4().hex[:10]}@example.com"
+        response = self.post("/api/v1/auth/register", json={"email": email, "password": password})
+        assert response.status_code == 201, response.text
+        return self.login(email, password)
+
+    def login(self, email: str, password: str) -> Client:
+        response = self.post("/api/v1/auth/token", json={"email": email, "password": password})
+        assert response.status_code == 200, response.text
+        client = Client(self.base_url, response.json()["access_token"])
+        client.email = email
+        client.password = password
+        return client
+
+    def wait_job(self, job_id: str, timeout: float = 120, statuses=("succeeded", "failed",
+                                                                    "canceled")) -> dict:
+        def done():
+            body = self.get(f"/api/v1/jobs/{job_id}").json()
+            return body if body.get("status") in statuses else None
+
+        return wait_until(done, timeout, interval=0.2, message=f"job {job_id} ended")

@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+import marshmallow as ma
+
+
+class StrictSchema(ma.Schema):
+    """Request bodies: unknown fields are an error, not silently dropped."""
+
+    class Meta:
+        unknown = ma.RAISE
+
+
+class JobAcceptedSchema(ma.Schema):
+    job_id = ma.fields.String(required=True)
+    id = ma.fields.String(metadata={"description": "the object the job works on, if any"})
+    status = ma.fields.String()
+
+
+class UserIdQuerySchema(StrictSchema):
+    user_id = ma.fields.String(metadata={"description": "clinicians: one of their patients"})
+
+
+class UtcDateTime(ma.fields.DateTime):
+    """ISO 8601 in UTC; SQLite hands back naive datetimes, which are UTC by construction."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("format", "iso")
+        super().__init__(**kwargs)
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        from models.base import as_utc
+
+        return super()._serialize(as_utc(value), attr, obj, **kwargs)

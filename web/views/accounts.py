@@ -1,0 +1,102 @@
+"""Accounts: register, token, me (read, change email or password, delete)."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from sqlalchemy import func, select
+
+from config import settings
+from domain.accounts import DUMMY_HASH, hash_password, issue_token, verify_password
+from infra import storage
+from models import User
+from web.auth import current_user, login_required
+from web.db import db_session
+from web.errors import ApiError
+from web.ratelimit import limit_auth_attempts
+from web.schemas.accounts import (
+    RegisterSchema,
+    TokenRequestSchema,
+    TokenSchema,
+    UpdateMeSchema,
+    UserSchema,
+)
+
+blp = Blueprint("accounts", __name__, url_prefix="/api/v1", description="Accounts and tokens")
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def find_user_by_email(email: str) -> User | None:
+    return db_session().scalar(select(User).where(func.lower(User.email) == normalize_email(email)))
+
+
+@blp.route("/auth/register", methods=["POST"])
+@blp.arguments(RegisterSchema)
+@blp.response(201, UserSchema)
+def register(body: dict):
+    """Create a patient account."""
+    limit_auth_attempts("register")
+    session = db_session()
+    if find_user_by_email(body["email"]) is not None:
+        raise ApiError(409, "email_taken", "an account with this email already exists")
+    user = User(email=normalize_email(body["email"]), password_hash=hash_password(body["password"]),
+                role="patient")
+    session.add(user)
+    session.commit()
+    return user
+
+
+@blp.route("/auth/token", methods=["POST"])
+@blp.arguments(TokenRequestSchema)
+@blp.response(200, TokenSchema)
+def token(body: dict):
+    """Exchange email and password for a bearer token."""
+    limit_auth_attempts("token", body["email"])
+    user = find_user_by_email(body["email"])
+    # Verify against a dummy hash for unknown emails: the answer time does not reveal accounts.
+    valid = verify_password(user.password_hash if user else DUMMY_HASH, body["password"])
+    if user is None or not valid:
+        raise ApiError(401, "invalid_credentials", "email or password is wrong")
+    access = issue_token(settings.secret_key, user.id, user.token_version, settings.token_ttl_s)
+    return {"access_token": access, "token_type": "bearer", "expires_in": settings.token_ttl_s}
+
+
+@blp.route("/me")
+class Me(MethodView):
+    @login_required()
+    @blp.response(200, UserSchema)
+    def get(self):
+        """The caller's account."""
+        return current_user()
+
+    @login_required()
+    @blp.arguments(UpdateMeSchema)
+    @blp.response(200, UserSchema)
+    def patch(self, body: dict):
+        """Change email or password (the current password is required)."""
+        user = current_user()
+        if not verify_password(user.password_hash, body["current_password"]):
+            raise ApiError(403, "wrong_password", "current_password is wrong")
+        if "email" in body and normalize_email(body["email"]) != user.email:
+            if find_user_by_email(body["email"]) is not None:
+                raise ApiError(409, "email_taken", "an account with this email already exists")
+            user.email = normalize_email(body["email"])
+        if "password" in body:
+            user.password_hash = hash_password(body["password"])
+            user.token_version += 1  # every earlier token stops working
+        db_session().commit()
+        return user
+
+    @login_required()
+    @blp.response(204)
+    def delete(self):
+        """Delete the account: every row and stored file of the user goes."""
+        user = current_user()
+        session = db_session()
+        session.delete(user)  # rows go by ON DELETE CASCADE
+        session.commit()
+        storage.remove_user_files(user.id)
+        return None

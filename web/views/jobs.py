@@ -1,0 +1,62 @@
+"""Jobs: the state of every asynchronous operation."""
+
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+from sqlalchemy import select
+
+from models import TERMINAL_STATUSES, Job
+from models.base import utcnow
+from web.auth import current_user, login_required, require_owner
+from web.db import db_session
+from web.errors import ApiError
+from web.jobs import job_to_dict
+from web.schemas.jobs import JobListQuerySchema, JobSchema
+
+blp = Blueprint("jobs", __name__, url_prefix="/api/v1/jobs", description="Asynchronous jobs")
+
+
+def load_job(job_id: str) -> Job:
+    job = db_session().get(Job, job_id)
+    if job is None:
+        raise ApiError(404, "not_found", "no such job")
+    require_owner(job.user_id)
+    return job
+
+
+@blp.route("")
+@login_required()
+@blp.arguments(JobListQuerySchema, location="query")
+@blp.response(200, JobSchema(many=True))
+def list_jobs(query: dict):
+    """The caller's jobs, newest first."""
+    stmt = select(Job).where(Job.user_id == current_user().id)
+    if "status" in query:
+        stmt = stmt.where(Job.status == query["status"])
+    if "kind" in query:
+        stmt = stmt.where(Job.kind == query["kind"])
+    jobs = db_session().scalars(stmt.order_by(Job.created_at.desc()).limit(query["limit"])).all()
+    return [job_to_dict(job) for job in jobs]
+
+
+@blp.route("/<job_id>")
+@login_required()
+@blp.response(200, JobSchema)
+def get_job(job_id: str):
+    """Status, progress, stage, error and result of one job."""
+    return job_to_dict(load_job(job_id))
+
+
+@blp.route("/<job_id>/cancel", methods=["POST"])
+@login_required()
+@blp.response(200, JobSchema)
+def cancel_job(job_id: str):
+    """Cancel a job that has not ended; its remaining tasks stop at their next step."""
+    job = load_job(job_id)
+    require_owner(job.user_id, write=True)
+    if job.status in TERMINAL_STATUSES:
+        raise ApiError(409, "job_ended", f"the job already ended ({job.status})")
+    job.status = "canceled"
+    job.finished_at = utcnow()
+    db_session().commit()
+    return job_to_dict(job)
