@@ -58,8 +58,9 @@ migrate: install
 	@mkdir -p var
 	$(BIN)/alembic upgrade head
 
-seed: install
-	$(BIN)/flask --app wsgi exercises load --if-empty 2>/dev/null || true
+seed: migrate
+	$(BIN)/flask --app wsgi exercises load --if-empty
+	$(BIN)/flask --app wsgi references load --if-empty
 
 clean:
 	rm -rf var/storage var/app.db* var/celerybeat-schedule*

@@ -11,8 +11,11 @@ from kombu import Exchange, Queue
 from config import settings
 
 broker_url = settings.redis_url
-result_backend = None  # results live in the database (jobs table), not in Redis
+# Job results live in the database (jobs table). Redis keeps task results only so that chords
+# (pose chunks joined before classification) can count their parts, and only for a day.
+result_backend = settings.redis_url
 task_ignore_result = True
+result_expires = 86400
 
 task_serializer = "json"
 accept_content = ["json"]
@@ -65,4 +68,5 @@ BATCH_PRIORITY = 8
 
 beat_schedule = {
     "sweep-stuck-jobs": {"task": "maintenance.sweep_stuck_jobs", "schedule": 30.0},
+    "webhooks-sweep-due": {"task": "webhooks.sweep_due", "schedule": 15.0},
 }

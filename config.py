@@ -75,7 +75,7 @@ def load_settings() -> Settings:
         plan_model_version=os.environ.get("PLAN_MODEL_VERSION", "plans-v1"),
         classifier_version=os.environ.get("CLASSIFIER_VERSION", "classifier-v1"),
         pose_imgsz=_env_int("POSE_IMGSZ", 320),
-        pose_backend=os.environ.get("POSE_BACKEND", "torch"),
+        pose_backend=os.environ.get("POSE_BACKEND", "onnx"),
         analysis_fps=_env_float("ANALYSIS_FPS", 10.0),
         angle_threshold_deg=_env_float("ANGLE_THRESHOLD_DEG", 25.0),
         webhook_timeout_s=_env_float("WEBHOOK_TIMEOUT_S", 10.0),

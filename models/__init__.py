@@ -5,6 +5,7 @@ from models.analyses import Analysis, AnalysisResult, Reference
 from models.base import Base
 from models.jobs import JOB_STATUSES, TERMINAL_STATUSES, Event, Job
 from models.plans import Exercise, Plan, PlanFeedback, Profile, ReadinessEntry
+from models.webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "ROLES",
@@ -23,4 +24,7 @@ __all__ = [
     "ReadinessEntry",
     "Reference",
     "User",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

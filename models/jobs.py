@@ -32,6 +32,10 @@ class Job(Base):
     subject_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     idempotency_key: Mapped[str | None] = mapped_column(String(200), nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    #: the batch job this job is part of (ops reprocessing)
+    parent_id: Mapped[str | None] = mapped_column(
+        ForeignKey("jobs.id", ondelete="SET NULL"), index=True, nullable=True
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     started_at: Mapped[datetime | None] = mapped_column(nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(nullable=True)
@@ -51,3 +55,5 @@ class Event(Base):
     type: Mapped[str] = mapped_column(String(64), index=True)
     data: Mapped[dict] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: set once webhook deliveries were made; the sweeper re-dispatches events left unset
+    dispatched_at: Mapped[datetime | None] = mapped_column(nullable=True, index=True)

@@ -39,11 +39,16 @@ class Exercise(Base):
 
 class Plan(Base):
     __tablename__ = "plans"
-    __table_args__ = (UniqueConstraint("user_id", "week", name="uq_plans_user_week"),)
+    __table_args__ = (
+        UniqueConstraint("user_id", "week", "version", name="uq_plans_user_week_version"),
+    )
 
     id: Mapped[str] = id_column()
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     week: Mapped[int] = mapped_column(Integer)
+    #: a week's plan is regenerated as a new version when the profile changes mid-week
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    #: active | superseded (a newer version of the week) | completed (feedback given)
     status: Mapped[str] = mapped_column(String(16), default="active")
     model_version: Mapped[str] = mapped_column(String(64))
     fitness_level: Mapped[str] = mapped_column(String(16))
@@ -52,7 +57,7 @@ class Plan(Base):
     notes: Mapped[list] = mapped_column(default=list)
     profile_snapshot: Mapped[dict] = mapped_column(default=dict)
     previous_plan_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
-    job_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    job_id: Mapped[str | None] = mapped_column(String(32), nullable=True, unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

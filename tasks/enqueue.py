@@ -2,20 +2,32 @@
 
 from __future__ import annotations
 
-from celery import current_app
+from celery import Signature, chain
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import Job
+from workers.celery_app import app
 
-#: job kind -> the task that starts it (the whole pipeline is re-entrant from this task)
-ENTRY_TASKS = {
-    "plan.generate": "plans.generate",
-    "feedback.process": "feedback.process",
-    "video.analyze": "video.start",
-    "keypoints.analyze": "video.start",
-    "batch.reprocess": "maintenance.reprocess_batch",
-}
+JOB_KINDS = ("plan.generate", "feedback.process", "video.analyze", "keypoints.analyze",
+             "batch.reprocess")
+
+
+def pipeline(kind: str, job_id: str) -> Signature:
+    """The canvas that runs a job of this kind from its start (every step is idempotent)."""
+    sig = app.signature
+    if kind == "plan.generate":
+        return sig("plans.generate", args=[job_id])
+    if kind == "feedback.process":
+        # Record the feedback (feedback queue), then regenerate next week's plan (plans queue).
+        return chain(sig("feedback.record", args=[job_id], immutable=True),
+                     sig("plans.regenerate", args=[job_id], immutable=True))
+    if kind in ("video.analyze", "keypoints.analyze"):
+        # video.start inspects the media and fans out into chunked pose tasks (a chord).
+        return sig("video.start", args=[job_id])
+    if kind == "batch.reprocess":
+        return sig("maintenance.reprocess_batch", args=[job_id])
+    raise ValueError(f"unknown job kind {kind}")
 
 
 class BrokerUnavailable(Exception):
@@ -43,7 +55,7 @@ def send_job(
 ) -> None:
     """Publish the job's entry task. The caller has committed the job row first."""
     try:
-        current_app.send_task(ENTRY_TASKS[kind], args=[job_id], priority=priority)
+        pipeline(kind, job_id).apply_async(priority=priority)
     except Exception as exc:  # kombu raises many types when Redis is down
         raise BrokerUnavailable(str(exc)) from exc
 

@@ -3,7 +3,8 @@ webhook fan-out is enqueued only after that transaction commits."""
 
 from __future__ import annotations
 
-from celery import current_app
+import hashlib
+
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -12,8 +13,17 @@ from models import Event
 _PENDING = "pending_event_ids"
 
 
-def emit(session: Session, event_type: str, user_id: str | None, data: dict) -> Event:
-    row = Event(type=event_type, user_id=user_id, data=data)
+def emit(session: Session, event_type: str, user_id: str | None, data: dict,
+         key: str | None = None) -> Event:
+    """Record an event. With a `key` (e.g. the job id) the event id is derived from it, so a task
+    that runs twice emits the event once."""
+    event_id = hashlib.sha256(f"{event_type}:{key}".encode()).hexdigest()[:32] if key else None
+    if event_id is not None:
+        existing = session.get(Event, event_id)
+        if existing is not None:
+            return existing
+    row = Event(id=event_id, type=event_type, user_id=user_id, data=data) if event_id else Event(
+        type=event_type, user_id=user_id, data=data)
     session.add(row)
     session.flush()
     session.info.setdefault(_PENDING, []).append(row.id)
@@ -24,7 +34,12 @@ def emit(session: Session, event_type: str, user_id: str | None, data: dict) -> 
 def _dispatch_after_commit(session: Session) -> None:
     event_ids = session.info.pop(_PENDING, [])
     for event_id in event_ids:
-        current_app.send_task("webhooks.dispatch_event", args=[event_id])
+        from workers.celery_app import app
+
+        try:
+            app.send_task("webhooks.dispatch_event", args=[event_id])
+        except Exception:  # broker down: the event row stays; webhooks.sweep re-sends it
+            pass
 
 
 @event.listens_for(Session, "after_rollback")

@@ -50,6 +50,7 @@ def fail_job(job_id: str, code: str, message: str) -> Job | None:
         hook = JOB_HOOKS.get(job.kind)
         if hook is not None:
             hook.on_failed(session, job)
+        _notify_parent(session, job)
     log_event(logger, "job failed", level=logging.WARNING, code=code, error=message[:500])
     return job
 
@@ -137,6 +138,14 @@ def succeed_job(job_id: str, result: dict | None) -> None:
         hook = JOB_HOOKS.get(job.kind)
         if hook is not None:
             hook.on_succeeded(session, job)
+        _notify_parent(session, job)
+
+
+def _notify_parent(session, job: Job) -> None:
+    if job.parent_id:
+        from tasks.maintenance import child_job_ended
+
+        child_job_ended(session, job.parent_id)
 
 
 def deadline_passed(job: Job, deadline_s: int, now=None) -> bool:

@@ -12,7 +12,7 @@ from infra.logs import log_event
 from models import Job
 from models.base import as_utc, utcnow
 from models.db import session_scope
-from tasks.jobs import deadline_passed, fail_job
+from tasks.jobs import JobTask, deadline_passed, fail_job
 from workers.celery_app import app
 
 logger = logging.getLogger("tasks.maintenance")
@@ -46,7 +46,10 @@ def sweep_stuck_jobs() -> dict:
                 job.attempts += 1
                 to_requeue.append(job)
         for job in running:
-            if deadline_passed(job, settings.job_deadline_s, now):
+            if job.kind == "batch.reprocess":
+                # Children that ended at the same moment may each have missed the other.
+                child_job_ended(session, job.id)
+            elif deadline_passed(job, settings.job_deadline_s, now):
                 failed.append(job.id)
         session.flush()
         requeue = [(job.id, job.kind, job.params) for job in to_requeue]
@@ -58,3 +61,116 @@ def sweep_stuck_jobs() -> dict:
     if requeued or failed:
         log_event(logger, "sweeper acted", requeued=requeued, failed=failed)
     return {"requeued": requeued, "failed": failed}
+
+
+# ---------------------------------------------------------------- batch reprocessing (ops)
+
+
+def select_analyses(session, params: dict) -> list:
+    """Stored analyses matching an ops batch's filters (since, until, exercise, user_id)."""
+    from datetime import datetime
+
+    from models import Analysis
+
+    stmt = select(Analysis).where(Analysis.status.in_(("succeeded", "failed")))
+    if params.get("since"):
+        stmt = stmt.where(Analysis.created_at >= datetime.fromisoformat(params["since"]))
+    if params.get("until"):
+        stmt = stmt.where(Analysis.created_at < datetime.fromisoformat(params["until"]))
+    if params.get("user_id"):
+        stmt = stmt.where(Analysis.user_id == params["user_id"])
+    rows = session.scalars(stmt.order_by(Analysis.created_at)).all()
+    if params.get("exercise"):
+        wanted = params["exercise"]
+        rows = [a for a in rows if a.exercise_hint == wanted
+                or ((a.result or {}).get("exercise") or {}).get("label") == wanted]
+    return rows
+
+
+class BatchTask(JobTask):
+    finishes_job = False  # the batch ends with its last child (or at once when it has none)
+
+
+@app.task(bind=True, base=BatchTask, name="maintenance.reprocess_batch")
+def reprocess_batch(self, job_id: str) -> dict | None:
+    """Re-run stored analyses through the current models, at batch priority.
+
+    Analyses that already have a result from the current model versions are skipped, so running
+    the same batch twice adds nothing; each re-run analysis is a child job of this batch, which
+    ends when its last child does.
+    """
+    from celery_config import BATCH_PRIORITY
+    from models import AnalysisResult
+    from tasks.enqueue import create_job
+    from tasks.video import models_used
+
+    children = []
+    with session_scope() as session:
+        batch = session.get(Job, job_id)
+        existing = session.scalars(select(Job).where(Job.parent_id == job_id)).all()
+        if existing:  # redelivered: the children were already made
+            return _batch_summary(session, batch)
+        analyses = select_analyses(session, batch.params or {})
+        skipped = 0
+        for analysis in analyses:
+            models = models_used(analysis.source)
+            key = f"pose={models['pose']};classifier={models['classifier']}"
+            done = session.scalar(select(AnalysisResult.id).where(
+                AnalysisResult.analysis_id == analysis.id, AnalysisResult.models_key == key))
+            if done is not None:
+                skipped += 1
+                continue
+            kind = "keypoints.analyze" if analysis.source == "keypoints" else "video.analyze"
+            child = create_job(session, user_id=analysis.user_id, kind=kind,
+                               params={"analysis_id": analysis.id, "batch_id": job_id},
+                               subject_type="analysis", subject_id=analysis.id)
+            child.parent_id = job_id
+            child.enqueued_at = utcnow()
+            analysis.status = "queued"
+            children.append((child.id, kind))
+        batch.params = {**(batch.params or {}), "total": len(analyses), "skipped": skipped}
+        batch.stage = "reprocessing"
+    from tasks.enqueue import send_job
+
+    for child_id, kind in children:
+        send_job(child_id, kind, priority=BATCH_PRIORITY)
+    if not children:
+        with session_scope() as session:
+            return _finish_batch(session, session.get(Job, job_id))
+    return None  # the last child ends the batch (child_job_ended)
+
+
+def _batch_summary(session, batch: Job) -> dict:
+    counts = {"succeeded": 0, "failed": 0, "canceled": 0, "queued": 0, "running": 0}
+    for (status,) in session.execute(select(Job.status).where(Job.parent_id == batch.id)):
+        counts[status] = counts.get(status, 0) + 1
+    params = batch.params or {}
+    return {"total": params.get("total", 0), "skipped": params.get("skipped", 0),
+            "reprocessed": counts["succeeded"], "failed": counts["failed"],
+            "canceled": counts["canceled"], "pending": counts["queued"] + counts["running"]}
+
+
+def child_job_ended(session, batch_id: str) -> None:
+    batch = session.get(Job, batch_id)
+    if batch is None or batch.status in ("succeeded", "failed", "canceled"):
+        return
+    summary = _batch_summary(session, batch)
+    done = summary["reprocessed"] + summary["failed"] + summary["canceled"]
+    todo = done + summary["pending"]
+    batch.progress = int(100 * done / todo) if todo else 100
+    batch.heartbeat_at = utcnow()
+    if summary["pending"] == 0:
+        _finish_batch(session, batch)
+
+
+def _finish_batch(session, batch: Job) -> dict:
+    from tasks import events
+
+    summary = _batch_summary(session, batch)
+    batch.status, batch.progress, batch.stage = "succeeded", 100, "done"
+    batch.result = summary
+    batch.finished_at = utcnow()
+    events.emit(session, "batch.completed", batch.user_id,
+                {"batch_id": batch.id, "job_id": batch.id, **summary,
+                 "links": {"job": f"/api/v1/jobs/{batch.id}"}}, key=batch.id)
+    return summary

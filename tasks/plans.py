@@ -1,1 +1,164 @@
-"""Plan tasks (filled by the plans capability)."""
+"""Plan tasks: score the library with the plan network and build the week.
+
+plans.generate    POST /plans: this week's plan (a new version if the week already has one)
+plans.regenerate  after feedback: next week's plan, adjusted the way the feedback asked
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from config import settings
+from domain.errors import DomainError
+from domain.plans.library import parse_exercise
+from domain.plans.network import PlanScorer
+from domain.plans.profile import Profile as ProfileData
+from domain.plans.service import generate_plan
+from models import Exercise, Job, Plan, PlanFeedback, Profile, ReadinessEntry
+from models.db import session_scope
+from tasks import events
+from tasks.jobs import JobTask, update_progress
+from workers import model_registry
+from workers.celery_app import app
+
+PROFILE_FIELDS = ("sex", "age", "height_cm", "weight_kg", "fitness_level", "injury", "equipment",
+                  "workouts_per_week")
+
+
+def _load_scorer() -> PlanScorer:
+    return PlanScorer.load(settings.artifacts_dir / "plans" / settings.plan_model_version)
+
+
+model_registry.register("plan_scorer", _load_scorer)
+
+
+def load_library(session: Session) -> list:
+    rows = session.scalars(select(Exercise).order_by(Exercise.id)).all()
+    if not rows:
+        raise DomainError("the exercise library is empty; run `flask exercises load`",
+                          code="library_empty")
+    return [parse_exercise(row.data, index) for index, row in enumerate(rows)]
+
+
+def profile_data(profile: Profile, fitness_level: str | None = None) -> ProfileData:
+    values = {name: getattr(profile, name) for name in PROFILE_FIELDS}
+    if fitness_level:
+        values["fitness_level"] = fitness_level
+    return ProfileData(**values)
+
+
+def recent_readiness(session: Session, user_id: str) -> float | None:
+    """Today's readiness score (or yesterday's), which makes today's session lighter if low."""
+    today = dt.datetime.now(dt.UTC).date()
+    entry = session.scalar(select(ReadinessEntry).where(
+        ReadinessEntry.user_id == user_id, ReadinessEntry.date >= today - dt.timedelta(days=1))
+        .order_by(ReadinessEntry.date.desc()).limit(1))
+    return entry.score if entry else None
+
+
+def rating_history(session: Session, user_id: str, before_week: int | None = None) -> list[str]:
+    """Ratings of earlier weeks, oldest first."""
+    stmt = (select(PlanFeedback.rating).join(Plan, Plan.id == PlanFeedback.plan_id)
+            .where(PlanFeedback.user_id == user_id).order_by(Plan.week))
+    if before_week is not None:
+        stmt = stmt.where(Plan.week < before_week)
+    return list(session.execute(stmt).scalars().all())
+
+
+def plan_from_draft(draft: dict, *, user_id: str, week: int, version: int, job_id: str,
+                    profile: Profile, previous_plan_id: str | None) -> Plan:
+    return Plan(user_id=user_id, week=week, version=version, status="active",
+                model_version=settings.plan_model_version,
+                fitness_level=draft.get("fitness_level", profile.fitness_level),
+                rep_factor=float(draft.get("rep_factor", 1.0)), days=draft["days"],
+                notes=draft.get("notes", []),
+                profile_snapshot={name: getattr(profile, name) for name in PROFILE_FIELDS},
+                previous_plan_id=previous_plan_id, job_id=job_id)
+
+
+@app.task(bind=True, base=JobTask, name="plans.generate")
+def generate(self, job_id: str) -> dict:
+    update_progress(job_id, 10, "scoring")
+    with session_scope() as session:
+        job = session.get(Job, job_id)
+        done = session.scalar(select(Plan).where(Plan.job_id == job_id))
+        if done is not None:  # redelivered after the plan was written
+            return {"plan_id": done.id, "week": done.week}
+        profile = session.get(Profile, job.user_id)
+        if profile is None:
+            raise DomainError("create a profile first", code="profile_required")
+        latest = session.scalar(select(Plan).where(Plan.user_id == job.user_id)
+                                .order_by(Plan.week.desc(), Plan.version.desc()).limit(1))
+        history = rating_history(session, job.user_id)
+        if latest is None or feedback_given(session, latest):
+            week, version = (latest.week + 1 if latest else 1), 1
+        else:
+            week, version = latest.week, latest.version + 1
+        level = latest.fitness_level if latest is not None and latest.week == week else None
+        draft = generate_plan(
+            profile_data(profile, level), model_registry.get("plan_scorer"),
+            load_library(session), week=week, previous_plan=None, feedback=None,
+            rating_history=history, readiness_score=recent_readiness(session, job.user_id))
+        for old in session.scalars(select(Plan).where(Plan.user_id == job.user_id,
+                                                      Plan.week == week,
+                                                      Plan.status == "active")):
+            old.status = "superseded"
+        plan = plan_from_draft(draft, user_id=job.user_id, week=week, version=version,
+                               job_id=job_id, profile=profile, previous_plan_id=None)
+        session.add(plan)
+        session.flush()
+        events.emit(session, "plan.generated", job.user_id,
+                    {"plan_id": plan.id, "week": week, "job_id": job_id}, key=job_id)
+        return {"plan_id": plan.id, "week": week, "version": version}
+
+
+def feedback_given(session: Session, plan: Plan) -> bool:
+    found = session.scalar(select(PlanFeedback.id).where(PlanFeedback.plan_id == plan.id))
+    return found is not None
+
+
+@app.task(bind=True, base=JobTask, name="plans.regenerate")
+def regenerate(self, job_id: str) -> dict:
+    """Second step of a feedback job: next week's plan through the network, adjusted."""
+    update_progress(job_id, 60, "regenerating")
+    with session_scope() as session:
+        feedback = session.scalar(select(PlanFeedback).where(PlanFeedback.job_id == job_id))
+        if feedback is None:
+            raise DomainError("the feedback of this job is missing", code="feedback_missing")
+        if feedback.next_plan_id:  # redelivered: never a second plan for one feedback
+            return {"plan_id": feedback.next_plan_id}
+        rated = session.get(Plan, feedback.plan_id)
+        profile = session.get(Profile, feedback.user_id)
+        if profile is None:
+            raise DomainError("the profile was deleted", code="profile_required")
+        history = rating_history(session, feedback.user_id, before_week=rated.week)
+        previous = {"id": rated.id, "week": rated.week, "fitness_level": rated.fitness_level,
+                    "rep_factor": rated.rep_factor, "days": rated.days}
+        draft = generate_plan(
+            profile_data(profile, rated.fitness_level), model_registry.get("plan_scorer"),
+            load_library(session), week=rated.week + 1, previous_plan=previous,
+            feedback={"rating": feedback.rating, "exercise_ids": feedback.exercise_ids},
+            rating_history=history,
+            readiness_score=recent_readiness(session, feedback.user_id))
+        rated.status = "completed"
+        version = 1 + (session.scalar(select(Plan.version).where(
+            Plan.user_id == feedback.user_id, Plan.week == rated.week + 1)
+            .order_by(Plan.version.desc()).limit(1)) or 0)
+        for old in session.scalars(select(Plan).where(Plan.user_id == feedback.user_id,
+                                                      Plan.week == rated.week + 1,
+                                                      Plan.status == "active")):
+            old.status = "superseded"
+        plan = plan_from_draft(draft, user_id=feedback.user_id, week=rated.week + 1,
+                               version=version, job_id=job_id, profile=profile,
+                               previous_plan_id=rated.id)
+        session.add(plan)
+        session.flush()
+        feedback.next_plan_id = plan.id
+        events.emit(session, "plan.generated", feedback.user_id,
+                    {"plan_id": plan.id, "week": plan.week, "job_id": job_id,
+                     "previous_plan_id": rated.id}, key=job_id)
+        return {"plan_id": plan.id, "week": plan.week, "previous_plan_id": rated.id,
+                "rating": feedback.rating}

@@ -1,1 +1,377 @@
-"""Video analysis tasks (filled by the video capability)."""
+"""Video analysis as a fan-out of tasks.
+
+    video.start          plan the work: split the video into time chunks
+      ├─ video.pose_chunk × N   (pose queue) decode at the analysis rate, Gaussian + sharpening
+      │                         filter, YOLO pose on batches; every person of every frame kept
+      └─ chord body:
+         video.assemble  join the chunks, follow the main person, mask low-confidence joints
+         video.analyze   GRU + attention classifier, repetitions, nearest reference, angles,
+                         feedback sentences; result stored (history keyed by model versions)
+         video.render    the annotated mp4; the job ends succeeded, the event is emitted
+
+Keypoint uploads (`POST /analyses`) start at video.analyze. Every step is idempotent: a chunk or
+keypoint file already written is reused, so a re-delivered task or a swept job resumes cleanly.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+from celery import chain, chord, group
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from config import settings
+from domain.errors import DomainError
+from domain.video.analysis import analyze_keypoints
+from domain.video.angles import joint_angles
+from domain.video.media import MediaError, iter_frames, read_image
+from domain.video.references import Reference as ReferenceData
+from infra import storage
+from models import Analysis, AnalysisResult, Job, Reference, User
+from models.db import session_scope
+from tasks import events
+from tasks.jobs import JOB_HOOKS, JobTask, update_progress
+from workers import model_registry
+from workers.celery_app import app
+
+#: a video is split into chunks of this many seconds, posed in parallel (pose queue)
+CHUNK_S = float(os.environ.get("POSE_CHUNK_S", "20"))
+POSE_BATCH = 8
+#: frames are decoded no larger than this (the pose model sees imgsz anyway)
+DECODE_MAX_SIDE = 640
+
+
+def _load_pose():
+    from domain.video.pose import PoseEstimator
+
+    return PoseEstimator(imgsz=settings.pose_imgsz, backend=settings.pose_backend,
+                         threads=int(os.environ.get("POSE_THREADS", "1")))
+
+
+def _load_classifier():
+    from domain.video.classifier import ExerciseClassifier
+
+    return ExerciseClassifier.load(settings.artifacts_dir / "classifier"
+                                   / settings.classifier_version)
+
+
+model_registry.register("pose", _load_pose)
+model_registry.register("classifier", _load_classifier)
+
+
+class Step(JobTask):
+    finishes_job = False
+
+
+def _analysis(session: Session, job_id: str) -> Analysis:
+    job = session.get(Job, job_id)
+    analysis = session.get(Analysis, job.params["analysis_id"]) if job else None
+    if analysis is None:
+        raise DomainError("the analysis of this job was deleted", code="analysis_missing")
+    return analysis
+
+
+def _work_dir(analysis: Analysis) -> Path:
+    path = storage.user_dir(analysis.user_id) / "analyses" / analysis.id
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def chunk_plan(duration_s: float, kind: str) -> list[tuple[float, float | None]]:
+    if kind == "image" or duration_s <= 0:
+        return [(0.0, None)]
+    count = max(1, math.ceil(duration_s / CHUNK_S))
+    return [(i * CHUNK_S, CHUNK_S if i < count - 1 else None) for i in range(count)]
+
+
+@app.task(bind=True, base=Step, name="video.start")
+def start(self, job_id: str) -> dict:
+    update_progress(job_id, 2, "planning")
+    with session_scope() as session:
+        analysis = _analysis(session, job_id)
+        analysis.status = "running"
+        source, info = analysis.source, analysis.media_info or {}
+        work = _work_dir(analysis)
+    tail = chain(video_analyze.si(job_id), render.si(job_id))
+    if source == "keypoints" or _reusable_keypoints(work):
+        tail.apply_async()
+        return {"chunks": 0}
+    chunks = chunk_plan(float(info.get("duration_s") or 0.0), source)
+    header = group(pose_chunk.si(job_id, index, start_s, duration_s, len(chunks))
+                   for index, (start_s, duration_s) in enumerate(chunks))
+    chord(header, chain(assemble.si(job_id), tail)).apply_async()
+    return {"chunks": len(chunks)}
+
+
+def _reusable_keypoints(work: Path) -> bool:
+    """Reprocessing with the same pose model reuses the stored keypoints."""
+    path = work / "keypoints.npz"
+    if not path.exists():
+        return False
+    with np.load(path) as data:
+        return "pose_version" in data and str(data["pose_version"]) == _pose_version()
+
+
+def _pose_version() -> str:
+    return f"yolo11n-pose@{settings.pose_imgsz}/{settings.pose_backend}"
+
+
+@app.task(bind=True, base=Step, name="video.pose_chunk", ignore_result=False)
+def pose_chunk(self, job_id: str, index: int, start_s: float, duration_s: float | None,
+               total: int) -> str:
+    with session_scope() as session:
+        analysis = _analysis(session, job_id)
+        source = storage.absolute(analysis.media_path)
+        kind = analysis.source
+        out = _work_dir(analysis) / "pose" / f"chunk_{index:04d}.npz"
+    if out.exists():
+        return str(out)
+    update_progress(job_id, 5, "pose")
+    from domain.video.filters import enhance
+
+    estimator = model_registry.get("pose")
+    if kind == "image":
+        frames_iter = [(0, 0.0, read_image(source))]
+    else:
+        frames_iter = iter_frames(source, fps=settings.analysis_fps, start_s=start_s,
+                                  duration_s=duration_s, max_side=DECODE_MAX_SIDE)
+    times, people = [], []
+    batch, batch_times = [], []
+    scale = None
+    with session_scope() as session:
+        info = _analysis(session, job_id).media_info or {}
+    for _index, t, frame in frames_iter:
+        if scale is None:
+            h, w = frame.shape[:2]
+            scale = (info.get("width", w) / w, info.get("height", h) / h)
+        batch.append(enhance(frame))
+        batch_times.append(t)
+        if len(batch) == POSE_BATCH:
+            people.extend(estimator.predict(batch))
+            times.extend(batch_times)
+            batch, batch_times = [], []
+    if batch:
+        people.extend(estimator.predict(batch))
+        times.extend(batch_times)
+    _save_people(out, times, people, scale or (1.0, 1.0))
+    done = len(list(out.parent.glob("chunk_*.npz")))
+    update_progress(job_id, 5 + int(55 * done / max(total, 1)), "pose")
+    return str(out)
+
+
+def _save_people(out: Path, times: list[float], people: list, scale: tuple[float, float]) -> None:
+    """All people of every frame, padded: (T, P, 17, 3) keypoints, (T, P, 4) boxes, (T, P)."""
+    most = max((len(p) for p in people), default=0) or 1
+    kps = np.full((len(times), most, 17, 3), np.nan, np.float32)
+    boxes = np.full((len(times), most, 4), np.nan, np.float32)
+    scores = np.zeros((len(times), most), np.float32)
+    for t, frame_people in enumerate(people):
+        for p, person in enumerate(frame_people):
+            scaled = person.scaled(*scale)
+            kps[t, p], boxes[t, p], scores[t, p] = scaled.keypoints, scaled.box, scaled.score
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".tmp.npz")
+    np.savez_compressed(tmp, times=np.asarray(times, np.float64), kps=kps, boxes=boxes,
+                        scores=scores)
+    os.replace(tmp, out)  # atomic: a chunk file is either complete or absent
+
+
+def _load_people(path: Path) -> tuple[list[float], list[list]]:
+    from domain.video.pose import PersonPose
+
+    with np.load(path) as data:
+        times = data["times"].tolist()
+        frames = []
+        for t in range(len(times)):
+            frame = [PersonPose(data["boxes"][t, p], float(data["scores"][t, p]), data["kps"][t, p])
+                     for p in range(data["scores"].shape[1]) if data["scores"][t, p] > 0]
+            frames.append(frame)
+    return times, frames
+
+
+@app.task(bind=True, base=Step, name="video.assemble")
+def assemble(self, job_id: str) -> dict:
+    update_progress(job_id, 62, "tracking")
+    from domain.video.pose import track_main_person
+
+    with session_scope() as session:
+        analysis = _analysis(session, job_id)
+        work = _work_dir(analysis)
+        info = analysis.media_info or {}
+    chunk_files = sorted((work / "pose").glob("chunk_*.npz"))
+    if not chunk_files:
+        raise DomainError("no frames could be decoded from the video", code="decode_failed")
+    times, frames = [], []
+    for path in chunk_files:
+        chunk_times, chunk_frames = _load_people(path)
+        times += chunk_times
+        frames += chunk_frames
+    width, height = int(info.get("width", 0)), int(info.get("height", 0))
+    keypoints = track_main_person(frames, width, height)
+    fps = settings.analysis_fps if analysis.source != "image" else 1.0
+    path = work / "keypoints.npz"
+    tmp = work / "keypoints.tmp.npz"
+    np.savez_compressed(tmp, keypoints=keypoints, times=np.asarray(times), fps=fps, width=width,
+                        height=height, pose_version=_pose_version())
+    os.replace(tmp, path)
+    with session_scope() as session:
+        _analysis(session, job_id).keypoints_path = storage.relative(path)
+    return {"frames": len(times)}
+
+
+def load_references(session: Session, user_id: str) -> list[ReferenceData]:
+    """Global references, plus those of the user's clinic."""
+    user = session.get(User, user_id)
+    condition = Reference.clinic_id.is_(None)
+    if user is not None and user.clinic_id:
+        condition = or_(condition, Reference.clinic_id == user.clinic_id)
+    rows = session.scalars(select(Reference).where(condition)).all()
+    return [_reference_data(row) for row in rows]
+
+
+_reference_cache: dict[tuple, ReferenceData] = {}
+
+
+def _reference_data(row: Reference) -> ReferenceData:
+    key = (row.id, row.created_at)
+    if key not in _reference_cache:
+        data = ReferenceData.from_dict({"name": row.id, "exercise": row.exercise,
+                                        "view": row.view or "", "source": row.source,
+                                        "fps": row.fps, "width": row.width,
+                                        "height": row.height, "keypoints": row.keypoints})
+        _reference_cache[key] = data
+    return _reference_cache[key]
+
+
+def models_used(source: str) -> dict:
+    return {"pose": None if source == "keypoints" else _pose_version(),
+            "classifier": settings.classifier_version}
+
+
+@app.task(bind=True, base=Step, name="video.analyze")
+def video_analyze(self, job_id: str) -> dict:
+    update_progress(job_id, 70, "classifying")
+    with session_scope() as session:
+        analysis = _analysis(session, job_id)
+        path = storage.absolute(analysis.keypoints_path)
+        hint, source, user_id = analysis.exercise_hint, analysis.source, analysis.user_id
+        references = load_references(session, user_id)
+    with np.load(path) as data:
+        keypoints = data["keypoints"].astype(np.float32)
+        fps, width, height = float(data["fps"]), float(data["width"]), float(data["height"])
+    result = analyze_keypoints(keypoints, fps, width, height, model_registry.get("classifier"),
+                               references, exercise_hint=hint,
+                               threshold=settings.angle_threshold_deg)
+    models = models_used(source)
+    result["models"] = models
+    models_key = f"pose={models['pose']};classifier={models['classifier']}"
+    update_progress(job_id, 85, "comparing")
+    with session_scope() as session:
+        analysis = _analysis(session, job_id)
+        analysis.result = result
+        row = session.scalar(select(AnalysisResult).where(
+            AnalysisResult.analysis_id == analysis.id, AnalysisResult.models_key == models_key))
+        if row is None:
+            row = AnalysisResult(analysis_id=analysis.id, models_key=models_key)
+            session.add(row)
+        row.models, row.result, row.job_id = models, result, job_id
+    return {"label": result["exercise"]["label"], "rep_count": result["rep_count"]}
+
+
+def _frame_labels(result: dict, times: np.ndarray) -> list[str]:
+    label = result["exercise"]["label"].replace("_", " ")
+    total = result["rep_count"]
+    labels = []
+    for t in times:
+        current = [r["index"] for r in result["reps"] if r["start_s"] <= t <= r["end_s"]]
+        rep = f"rep {current[0]}/{total}" if current else f"{total} reps"
+        labels.append(f"{label}  {rep}")
+    return labels
+
+
+@app.task(bind=True, base=JobTask, name="video.render")
+def render(self, job_id: str) -> dict:
+    """Draw skeleton, angles and the repetition counter; then the job ends succeeded."""
+    with session_scope() as session:
+        analysis = _analysis(session, job_id)
+        result = dict(analysis.result or {})
+        if analysis.source == "keypoints" or not analysis.media_path:
+            return result
+        source = storage.absolute(analysis.media_path)
+        keypoints_path = storage.absolute(analysis.keypoints_path)
+        out = _work_dir(analysis) / "annotated.mp4"
+    update_progress(job_id, 90, "rendering")
+    from domain.video.render import render_annotated
+
+    with np.load(keypoints_path) as data:
+        keypoints, times = data["keypoints"], data["times"]
+    angles = joint_angles(keypoints)
+    per_frame = [{joint: float(values[i]) for joint, values in angles.items()
+                  if np.isfinite(values[i])} for i in range(len(keypoints))]
+    tmp = out.with_suffix(".tmp.mp4")
+    try:
+        render_annotated(source, keypoints, times, tmp, angles_per_frame=per_frame,
+                         labels=_frame_labels(result, times),
+                         fps=settings.analysis_fps if len(times) > 1 else None)
+    except MediaError as exc:
+        raise DomainError(exc.message, code=exc.code) from None
+    os.replace(tmp, out)
+    with session_scope() as session:
+        _analysis(session, job_id).annotated_path = storage.relative(out)
+    return result
+
+
+class _AnalysisHooks:
+    """Keep the analysis row in step with its job and announce the outcome."""
+
+    @staticmethod
+    def on_succeeded(session: Session, job: Job) -> None:
+        analysis = session.get(Analysis, (job.params or {}).get("analysis_id"))
+        if analysis is None:
+            return
+        analysis.status = "succeeded"
+        result = analysis.result or {}
+        events.emit(session, "video.analysis.succeeded", analysis.user_id, {
+            "analysis_id": analysis.id, "job_id": job.id, "status": "succeeded",
+            "label": (result.get("exercise") or {}).get("label"),
+            "rep_count": result.get("rep_count"),
+            "links": {"analysis": f"/api/v1/videos/{analysis.id}", "job": f"/api/v1/jobs/{job.id}"},
+        }, key=job.id)
+        if analysis.is_reference:
+            _store_reference(session, analysis)
+
+    @staticmethod
+    def on_failed(session: Session, job: Job) -> None:
+        analysis = session.get(Analysis, (job.params or {}).get("analysis_id"))
+        if analysis is None:
+            return
+        analysis.status = "failed"
+        events.emit(session, "video.analysis.failed", analysis.user_id, {
+            "analysis_id": analysis.id, "job_id": job.id, "status": "failed",
+            "error": {"code": job.error_code, "message": job.error_message},
+            "links": {"analysis": f"/api/v1/videos/{analysis.id}", "job": f"/api/v1/jobs/{job.id}"},
+        }, key=job.id)
+
+
+def _store_reference(session: Session, analysis: Analysis) -> None:
+    """A clinician's reference upload becomes a reference of their clinic."""
+    owner = session.get(User, analysis.user_id)
+    label = (analysis.result or {}).get("exercise", {}).get("label")
+    exercise = analysis.exercise_hint or label
+    if owner is None or not owner.clinic_id or not exercise or exercise == "unknown":
+        return
+    with np.load(storage.absolute(analysis.keypoints_path)) as data:
+        keypoints = np.nan_to_num(data["keypoints"], nan=0.0).round(2).tolist()
+        fps, width, height = float(data["fps"]), float(data["width"]), float(data["height"])
+    session.add(Reference(id=analysis.id, exercise=exercise, name=analysis.original_filename
+                          or analysis.id, view=None, source=f"clinic upload {analysis.id}",
+                          clinic_id=owner.clinic_id, fps=fps, width=width, height=height,
+                          keypoints=keypoints, meta={"analysis_id": analysis.id}))
+
+
+JOB_HOOKS["video.analyze"] = _AnalysisHooks
+JOB_HOOKS["keypoints.analyze"] = _AnalysisHooks

@@ -7,6 +7,7 @@ import uuid
 
 from flask import Flask, request
 from flask_smorest import Api
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from config import settings
@@ -14,6 +15,7 @@ from infra.logs import configure_logging, current_request_id
 from web import errors, metrics
 from web.db import close_session
 from web.errors import ApiError
+from web.uploads import StreamingRequest, remove_unclaimed
 
 logger = logging.getLogger("web")
 
@@ -36,6 +38,7 @@ UPLOAD_ENDPOINTS = {"videos.upload"}
 def create_app(overrides: dict | None = None) -> Flask:
     configure_logging()
     app = Flask(__name__)
+    app.request_class = StreamingRequest
     app.config.update(
         API_TITLE="Rehab Coach API",
         API_VERSION=API_VERSION,
@@ -59,20 +62,30 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.config.update(overrides or {})
 
     api = ContractApi(app)
-    from web.views import accounts, health, jobs
+    from web.views import (
+        accounts,
+        clinic,
+        exercises,
+        health,
+        jobs,
+        ops,
+        plans,
+        profile,
+        readiness,
+        videos,
+        webhooks,
+    )
 
     app.register_blueprint(health.blp)
-    for module in (accounts, jobs):
+    for module in (accounts, jobs, profile, exercises, plans, readiness, videos, webhooks,
+                   clinic, ops):
         api.register_blueprint(module.blp)
-    for module_name in ("profile", "exercises", "plans", "readiness", "videos", "webhooks",
-                        "clinic", "ops"):
-        module = _optional_view(module_name)
-        if module is not None:
-            api.register_blueprint(module.blp)
 
     app.register_error_handler(ApiError, errors.handle_api_error)
+    app.register_error_handler(OperationalError, errors.handle_database_down)
     app.register_error_handler(Exception, errors.handle_unexpected)
     app.teardown_appcontext(close_session)
+    app.teardown_request(remove_unclaimed)
     metrics.init_app(app)
 
     @app.before_request
@@ -86,12 +99,3 @@ def create_app(overrides: dict | None = None) -> Flask:
     register_commands(app)
     return app
 
-
-def _optional_view(name: str):
-    """Views of capabilities built in later steps register themselves when present."""
-    import importlib
-    import importlib.util
-
-    if importlib.util.find_spec(f"web.views.{name}") is None:
-        return None
-    return importlib.import_module(f"web.views.{name}")

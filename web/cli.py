@@ -12,6 +12,7 @@ from models import ROLES, User
 from models.db import session_scope
 
 users_cli = AppGroup("users", help="Manage accounts.")
+ml_cli = AppGroup("ml", help="Train the models (plan network, exercise classifier).")
 
 
 @users_cli.command("create")
@@ -35,11 +36,9 @@ def create_user(email: str, password: str, role: str, clinic_id: str | None) -> 
 
 def register_commands(app: Flask) -> None:
     app.cli.add_command(users_cli)
-    import importlib
-    import importlib.util
+    app.cli.add_command(ml_cli)
+    from web import cli_ops, cli_plans, cli_video
 
-    for name in ("web.cli_plans", "web.cli_video", "web.cli_ops"):
-        if importlib.util.find_spec(name) is not None:
-            module = importlib.import_module(name)
-            for group in module.COMMANDS:
-                app.cli.add_command(group)
+    for module in (cli_plans, cli_video, cli_ops):
+        for group in module.COMMANDS:
+            app.cli.add_command(group)

@@ -100,3 +100,10 @@ def handle_api_error(error: ApiError):
 def handle_unexpected(error: Exception):
     logger.exception("unhandled error")
     return error_response(500, "internal_error", "an unexpected error occurred; it has been logged")
+
+
+def handle_database_down(error: Exception):
+    logger.warning("database unavailable: %s", type(error).__name__)
+    return error_response(503, "database_unavailable",
+                          "the database is unavailable; nothing was stored, try again",
+                          headers={"Retry-After": "5"})

@@ -53,7 +53,7 @@ def replay(kind: str) -> tuple | None:
 
 def enqueue(kind: str, *, params: dict | None = None, subject_type: str | None = None,
             subject_id: str | None = None, before_commit: Callable[[Job], None] | None = None,
-            priority: int | None = None, on_broker_error: Callable[[], None] | None = None):
+            priority: int | None = None):
     """Write the job (and whatever `before_commit` adds) in one transaction, then publish it."""
     session = db_session()
     key = idempotency_key()
@@ -67,11 +67,9 @@ def enqueue(kind: str, *, params: dict | None = None, subject_type: str | None =
     except IntegrityError:
         # A concurrent request with the same Idempotency-Key won the race: answer as it did.
         session.rollback()
-        if on_broker_error is not None:
-            on_broker_error()
         first = find_idempotent(session, current_user().id, key)
         if first is None:
-            raise
+            raise ApiError(409, "conflict", "a conflicting request was accepted first") from None
         return accepted(first)
     try:
         send_job(job.id, kind, params, priority=priority)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-21 13:29:27.934825
+Create Date: 2026-11-21 13:31:45.948615
 """
 
 from __future__ import annotations
@@ -143,6 +143,7 @@ def upgrade() -> None:
     sa.Column('id', sa.String(length=32), nullable=False),
     sa.Column('user_id', sa.String(length=32), nullable=False),
     sa.Column('week', sa.Integer(), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('model_version', sa.String(length=64), nullable=False),
     sa.Column('fitness_level', sa.String(length=16), nullable=False),
@@ -155,7 +156,8 @@ def upgrade() -> None:
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_plans_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_plans')),
-    sa.UniqueConstraint('user_id', 'week', name='uq_plans_user_week')
+    sa.UniqueConstraint('job_id', name=op.f('uq_plans_job_id')),
+    sa.UniqueConstraint('user_id', 'week', 'version', name='uq_plans_user_week_version')
     )
     with op.batch_alter_table('plans', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_plans_user_id'), ['user_id'], unique=False)

@@ -5,6 +5,7 @@ Every part is a real process on a free port with its own temporary directory.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -106,6 +107,8 @@ class Stack:
             "RATE_LIMIT_REGISTER_PER_MIN": "10000",
             "RATE_LIMIT_TOKEN_PER_MIN": "10000",
             "WEBHOOK_ALLOW_PRIVATE": "1",
+            "MAX_UPLOAD_BYTES": str(20 * 1024 * 1024),
+            "WEBHOOK_RETRY_SCHEDULE": "0,1,1,1,1",
         })
         env.update(self.extra_env)
         return env
@@ -118,8 +121,9 @@ class Stack:
         self._env = env
         subprocess.run([str(BIN / "alembic"), "upgrade", "head"], cwd=ROOT, env=env, check=True,
                        capture_output=True)
-        subprocess.run([str(BIN / "flask"), "--app", "wsgi", "exercises", "load", "--if-empty"],
-                       cwd=ROOT, env=env, check=False, capture_output=True)
+        for group in ("exercises", "references"):
+            subprocess.run([str(BIN / "flask"), "--app", "wsgi", group, "load", "--if-empty"],
+                           cwd=ROOT, env=env, check=True, capture_output=True)
         for index, queues in enumerate(self.worker_queues):
             self.start_worker(f"worker{index}", queues)
         self.start_web()
@@ -181,6 +185,36 @@ class Stack:
             self.stop_process(name)
         if self.redis:
             self.redis.stop()
+
+    def insert_job(self, user_id: str, kind: str, params: dict) -> str:
+        """Write a job row directly (as the web layer would) and return its id."""
+        from sqlalchemy import create_engine, text
+
+        job_id = uuid.uuid4().hex
+        engine = create_engine(self._env["DATABASE_URL"])
+        with engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO jobs (id, user_id, kind, status, progress, params, attempts, "
+                "created_at) VALUES (:id, :user_id, :kind, 'queued', 0, :params, 0, "
+                "CURRENT_TIMESTAMP)"), {"id": job_id, "user_id": user_id, "kind": kind,
+                                        "params": json.dumps(params)})
+        engine.dispose()
+        return job_id
+
+    def execute_sql(self, statement: str, params: dict | None = None) -> None:
+        from sqlalchemy import create_engine, text
+
+        engine = create_engine(self._env["DATABASE_URL"])
+        with engine.begin() as conn:
+            conn.execute(text(statement), params or {})
+        engine.dispose()
+
+    def send_task(self, name: str, *args, queue: str) -> None:
+        from celery import Celery
+
+        client = Celery(broker=self.redis.url)
+        client.send_task(name, args=list(args), queue=queue)
+        client.close()
 
     def logs(self, name: str) -> str:
         path = self.log_path(name)

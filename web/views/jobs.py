@@ -58,5 +58,9 @@ def cancel_job(job_id: str):
         raise ApiError(409, "job_ended", f"the job already ended ({job.status})")
     job.status = "canceled"
     job.finished_at = utcnow()
+    # A canceled batch cancels the children that have not ended; their tasks stop at next step.
+    for child in db_session().scalars(select(Job).where(
+            Job.parent_id == job.id, Job.status.not_in(tuple(TERMINAL_STATUSES)))):
+        child.status, child.finished_at = "canceled", utcnow()
     db_session().commit()
     return job_to_dict(job)

@@ -1,0 +1,137 @@
+"""Keypoints -> analysis result (the ``result`` object of the video-analysis API).
+
+Steps (seed 003): classification -> repetitions (velocity minima) -> nearest expert reference
+(L2 at the velocity-minimum poses) -> joint-angle comparison at aligned phases -> feedback.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import feedback as F
+from . import keypoints as K
+from .angles import compare
+from .references import nearest_reference
+from .reps import segment_repetitions
+from .synthetic import EXERCISES
+
+MIN_PERSON_FRACTION = 0.1  # below this fraction of frames with a person: person_detected False
+
+
+def _empty(label: str = "unknown") -> dict:
+    return {"label": label, "confidence": 0.0, "candidates": []}
+
+
+def analyze_keypoints(
+    seq,
+    fps: float,
+    width: float,
+    height: float,
+    classifier,
+    references,
+    exercise_hint: str | None = None,
+    threshold: float | dict = 25.0,
+) -> dict:
+    """Analyze a (T, 17, 3) COCO-17 pixel sequence (T=1: a still image).
+
+    ``classifier``: an ``ExerciseClassifier`` (or None: only the hint is used);
+    ``references``: iterable of ``Reference`` (e.g. ``references.default_library()``).
+    Returns ``{"exercise": {label, confidence, candidates}, "rep_count", "reps": [{index,
+    start_s, end_s, bottom_s, angles, issues}], "feedback": [...], "reference_id",
+    "person_detected", "analyzed_as", "exercise_hint", "reference_distance", "models"}``.
+    """
+    seq = K.as_sequence(seq) if len(seq) else np.zeros((0, 17, 3), np.float32)
+    fps = float(fps) if fps and fps > 0 else 30.0
+    hint = exercise_hint if exercise_hint in EXERCISES else None
+    version = getattr(classifier, "version", None)
+    result = {
+        "exercise": _empty(),
+        "rep_count": 0,
+        "reps": [],
+        "feedback": [],
+        "reference_id": None,
+        "reference_distance": None,
+        "person_detected": False,
+        "analyzed_as": None,
+        "exercise_hint": exercise_hint,
+        "models": {"classifier": version},
+    }
+    T = seq.shape[0]
+    present = K.person_present(seq) if T else np.zeros(0, bool)
+    if T == 0 or present.mean() < MIN_PERSON_FRACTION or present.sum() == 0:
+        result["feedback"] = [F.NO_PERSON]
+        return result
+    result["person_detected"] = True
+    idx = np.flatnonzero(present)
+    offset, last = int(idx[0]), int(idx[-1])
+    core = seq[offset : last + 1]
+
+    if classifier is not None:
+        exercise = classifier.predict(core, width, height, fps=fps)
+    else:
+        exercise = _empty()
+    result["exercise"] = exercise
+    label = exercise["label"]
+    used = label if label in EXERCISES else hint
+    result["analyzed_as"] = used
+    notes: list[str] = []
+    cands = exercise["candidates"]
+    top_guess = cands[0]["label"] if cands else "none"
+    if label == "unknown" and used:
+        notes.append(
+            f"The classifier was not confident (top guess: {top_guess}); "
+            f"analyzed as {F.exercise_name(used)} as you indicated."
+        )
+    elif hint and label in EXERCISES and hint != label:
+        notes.append(
+            f"You indicated {F.exercise_name(hint)}, but the movement looks like "
+            f"{F.exercise_name(label)} "
+            f"({exercise['confidence']:.0%}); analyzed as {F.exercise_name(label)}."
+        )
+    if used is None:
+        result["feedback"] = [F.UNKNOWN_EXERCISE]
+        return result
+
+    candidates = [r for r in references if r.exercise == used]
+    if T == 1:
+        ref, dist = nearest_reference(core, [], candidates)
+        if ref is not None:
+            result["reference_id"] = ref.name
+            result["reference_distance"] = round(float(dist), 4) if np.isfinite(dist) else None
+        result["feedback"] = notes + [F.STILL_IMAGE]
+        return result
+
+    reps = segment_repetitions(core, fps, used)
+    result["rep_count"] = len(reps)
+    ref, dist = nearest_reference(core, reps, candidates) if candidates else (None, float("inf"))
+    if ref is not None:
+        result["reference_id"] = ref.name
+        result["reference_distance"] = round(float(dist), 4) if np.isfinite(dist) else None
+    comparisons = (
+        compare(core, reps, ref.keypoints, ref.reps, threshold, exercise=used)
+        if (ref and reps)
+        else []
+    )
+    by_index = {c["index"]: c for c in comparisons}
+    for r in reps:
+        c = by_index.get(r.index, {})
+        result["reps"].append(
+            {
+                "index": r.index,
+                "start_s": round((r.start_frame + offset) / fps, 3),
+                "end_s": round((r.end_frame + offset) / fps, 3),
+                "bottom_s": round((r.bottom_frame + offset) / fps, 3),
+                "angles": c.get("angles", {}),
+                "issues": c.get("issues", []),
+            }
+        )
+    if not reps:
+        result["feedback"] = notes + [F.NO_REPS]
+    elif ref is None:
+        result["feedback"] = notes + [
+            f"Counted {len(reps)} repetition{'s' if len(reps) != 1 else ''}; "
+            "no expert reference is available for this exercise."
+        ]
+    else:
+        result["feedback"] = notes + F.summarize(comparisons, used, threshold)
+    return result

@@ -1,0 +1,85 @@
+"""`flask exercises load` and `flask ml train-plans`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from flask.cli import AppGroup
+from sqlalchemy import func, select
+
+from config import settings
+from domain.plans.library import DEFAULT_LIBRARY_PATH, load_library
+from models import Exercise, Plan, PlanFeedback
+from models.db import session_scope
+from web.cli import ml_cli
+
+exercises_cli = AppGroup("exercises", help="The exercise library.")
+
+
+@exercises_cli.command("load")
+@click.option("--path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=DEFAULT_LIBRARY_PATH, show_default=True)
+@click.option("--if-empty", is_flag=True, help="Do nothing when the library already has rows.")
+def load_exercises(path: Path, if_empty: bool) -> None:
+    """Load (insert or update) the reviewed exercise library into the database."""
+    exercises = load_library(path)  # validates every entry; raises with a clear message
+    with session_scope() as session:
+        if if_empty and session.scalar(select(func.count()).select_from(Exercise)):
+            click.echo("exercise library already loaded")
+            return
+        for exercise in exercises:
+            row = session.get(Exercise, exercise.id) or Exercise(id=exercise.id)
+            row.name, row.category, row.difficulty = (exercise.name, exercise.category,
+                                                      exercise.difficulty)
+            row.data = exercise.to_dict()
+            session.add(row)
+    click.echo(f"loaded {len(exercises)} exercises from {path}")
+
+
+@ml_cli.command("train-plans")
+@click.option("--version", "version", default=None, help="Artifact version (default: next free).")
+@click.option("--with-feedback", is_flag=True, help="Fold stored patient feedback into labels.")
+@click.option("--samples", type=int, default=None, help="Synthetic training rows.")
+@click.option("--seed", type=int, default=0)
+def train_plans(version: str | None, with_feedback: bool, samples: int | None, seed: int) -> None:
+    """Train the plan network and write a versioned artifact under artifacts/plans/."""
+    from domain.plans.network import train_plan_model
+
+    root = settings.artifacts_dir / "plans"
+    version = version or next_version(root, "plans-v")
+    feedback = feedback_examples() if with_feedback else None
+    if with_feedback:
+        click.echo(f"folding {len(feedback)} feedback answers into the labels")
+    kwargs = {"n_samples": samples} if samples else {}
+    metrics = train_plan_model(root / version, version, seed=seed, feedback_examples=feedback,
+                               **kwargs)
+    click.echo(json.dumps({k: metrics[k] for k in metrics if not isinstance(metrics[k], dict)},
+                          indent=1, default=str))
+    click.echo(f"wrote {root / version}; activate it with PLAN_MODEL_VERSION={version}")
+
+
+def next_version(root: Path, prefix: str) -> str:
+    numbers = [int(p.name[len(prefix):]) for p in root.glob(f"{prefix}*")
+               if p.name[len(prefix):].isdigit()]
+    return f"{prefix}{max(numbers, default=0) + 1}"
+
+
+def feedback_examples() -> list[dict]:
+    """Every stored answer as (profile at the time, exercise, rating) training examples."""
+    examples = []
+    with session_scope() as session:
+        rows = session.execute(select(PlanFeedback, Plan).join(Plan, Plan.id ==
+                                                               PlanFeedback.plan_id)).all()
+        for feedback, plan in rows:
+            planned = {item["exercise_id"] for day in plan.days for item in day["exercises"]}
+            # Named exercises carry the rating; with none named, the whole week does.
+            targets = feedback.exercise_ids or sorted(planned)
+            for exercise_id in targets:
+                examples.append({**plan.profile_snapshot, "fitness_level": plan.fitness_level,
+                                 "exercise_id": exercise_id, "rating": feedback.rating})
+    return examples
+
+
+COMMANDS = (exercises_cli,)

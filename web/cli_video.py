@@ -1,0 +1,63 @@
+"""`flask references load` and `flask ml train-classifier`."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import click
+import numpy as np
+from flask.cli import AppGroup
+from sqlalchemy import func, select
+
+from config import settings
+from models import Reference
+from models.db import session_scope
+from web.cli import ml_cli
+from web.cli_plans import next_version
+
+references_cli = AppGroup("references", help="The expert reference library.")
+
+
+@references_cli.command("load")
+@click.option("--if-empty", is_flag=True, help="Do nothing when references already exist.")
+def load_references(if_empty: bool) -> None:
+    """Store the default expert references (synthetic perfect form, real push-ups)."""
+    from domain.video.references import build_default_references
+
+    with session_scope() as session:
+        if if_empty and session.scalar(select(func.count()).select_from(Reference)
+                                       .where(Reference.clinic_id.is_(None))):
+            click.echo("references already loaded")
+            return
+        references = build_default_references()
+        for ref in references:
+            ref_id = hashlib.sha256(f"default:{ref.name}".encode()).hexdigest()[:32]
+            row = session.get(Reference, ref_id) or Reference(id=ref_id)
+            row.exercise, row.name, row.view, row.source = (ref.exercise, ref.name, ref.view,
+                                                            ref.source)
+            row.fps, row.width, row.height = ref.fps, ref.width, ref.height
+            row.keypoints = np.nan_to_num(ref.keypoints, nan=0.0).round(2).tolist()
+            row.meta = {"default": True}
+            session.add(row)
+    click.echo(f"loaded {len(references)} references")
+
+
+@ml_cli.command("train-classifier")
+@click.option("--version", "version", default=None, help="Artifact version (default: next).")
+@click.option("--epochs", type=int, default=None)
+@click.option("--seed", type=int, default=0)
+def train_classifier(version: str | None, epochs: int | None, seed: int) -> None:
+    """Train the GRU + attention classifier on Penn Action (real) and synthetic sequences."""
+    from domain.video.classifier import train_classifier as train
+
+    root = settings.artifacts_dir / "classifier"
+    version = version or next_version(root, "classifier-v")
+    kwargs = {"epochs": epochs} if epochs else {}
+    metrics = train(root / version, version, seed=seed, **kwargs)
+    click.echo(json.dumps({k: v for k, v in metrics.items() if not isinstance(v, dict | list)},
+                          indent=1, default=str))
+    click.echo(f"wrote {root / version}; activate it with CLASSIFIER_VERSION={version}")
+
+
+COMMANDS = (references_cli,)

@@ -1,0 +1,138 @@
+from __future__ import annotations
+
+import datetime as dt
+
+import marshmallow as ma
+from webargs.fields import DelimitedList
+
+from domain.plans.library import CATEGORIES, MUSCLE_GROUPS
+from domain.plans.profile import (
+    AGE_RANGE,
+    EQUIPMENT,
+    FEEDBACK_RATINGS,
+    FITNESS_LEVELS,
+    HEIGHT_RANGE_CM,
+    INJURIES,
+    SEXES,
+    WEIGHT_RANGE_KG,
+    WORKOUTS_RANGE,
+)
+from web.schemas.common import StrictSchema, UtcDateTime
+
+_range = ma.validate.Range
+
+
+class ProfileSchema(StrictSchema):
+    sex = ma.fields.String(required=True, validate=ma.validate.OneOf(SEXES))
+    age = ma.fields.Integer(required=True, strict=True, validate=_range(*AGE_RANGE))
+    height_cm = ma.fields.Float(required=True, validate=_range(*HEIGHT_RANGE_CM))
+    weight_kg = ma.fields.Float(required=True, validate=_range(*WEIGHT_RANGE_KG))
+    fitness_level = ma.fields.String(required=True, validate=ma.validate.OneOf(FITNESS_LEVELS))
+    injury = ma.fields.String(required=True, validate=ma.validate.OneOf(INJURIES))
+    equipment = ma.fields.List(ma.fields.String(validate=ma.validate.OneOf(EQUIPMENT)),
+                               required=True, validate=ma.validate.Length(max=len(EQUIPMENT)))
+    workouts_per_week = ma.fields.Integer(required=True, strict=True,
+                                          validate=_range(*WORKOUTS_RANGE))
+    bmi = ma.fields.Float(dump_only=True)
+    updated_at = UtcDateTime(dump_only=True)
+
+
+class ExerciseQuerySchema(StrictSchema):
+    injury = ma.fields.String(validate=ma.validate.OneOf(INJURIES))
+    equipment = DelimitedList(
+        ma.fields.String(validate=ma.validate.OneOf([*EQUIPMENT, "none"])),
+        metadata={"description": "comma-separated equipment the user has ('none' = bodyweight)"})
+    category = ma.fields.String(validate=ma.validate.OneOf(CATEGORIES))
+    muscle = ma.fields.String(validate=ma.validate.OneOf(MUSCLE_GROUPS))
+    level = ma.fields.String(
+        validate=ma.validate.OneOf([*FITNESS_LEVELS, "1", "2", "3", "4", "5"]),
+        metadata={"description": "fitness level or maximum difficulty 1-5"})
+    q = ma.fields.String(validate=ma.validate.Length(max=100))
+
+
+class ExerciseSchema(ma.Schema):
+    id = ma.fields.String(required=True)
+    name = ma.fields.String(required=True)
+    description = ma.fields.String()
+    instructions = ma.fields.List(ma.fields.String())
+    category = ma.fields.String()
+    muscle_groups = ma.fields.List(ma.fields.String())
+    equipment = ma.fields.List(ma.fields.String())
+    difficulty = ma.fields.Integer()
+    chain = ma.fields.String(allow_none=True)
+    impact = ma.fields.String()
+    suitable_for = ma.fields.List(ma.fields.String())
+    contraindicated_for = ma.fields.List(ma.fields.String())
+    phase = ma.fields.Integer(allow_none=True)
+    default_sets = ma.fields.Integer()
+    default_reps = ma.fields.Integer(allow_none=True)
+    default_duration_s = ma.fields.Integer(allow_none=True)
+    tags = ma.fields.List(ma.fields.String())
+
+
+class PlanExerciseSchema(ma.Schema):
+    exercise_id = ma.fields.String(required=True)
+    name = ma.fields.String(required=True)
+    sets = ma.fields.Integer(required=True)
+    reps = ma.fields.Integer(allow_none=True)
+    duration_s = ma.fields.Integer(allow_none=True)
+    score = ma.fields.Float(required=True)
+    reasons = ma.fields.List(ma.fields.String())
+    category = ma.fields.String()
+    difficulty = ma.fields.Integer()
+
+
+class PlanDaySchema(ma.Schema):
+    day = ma.fields.Integer(required=True)
+    weekday = ma.fields.String(required=True)
+    completed = ma.fields.Boolean(required=True)
+    completed_at = ma.fields.String(allow_none=True)
+    lighter = ma.fields.Boolean()
+    exercises = ma.fields.List(ma.fields.Nested(PlanExerciseSchema), required=True)
+
+
+class PlanSchema(ma.Schema):
+    id = ma.fields.String(required=True)
+    user_id = ma.fields.String()
+    week = ma.fields.Integer(required=True)
+    version = ma.fields.Integer()
+    status = ma.fields.String(required=True)
+    created_at = UtcDateTime(required=True)
+    model_version = ma.fields.String(required=True)
+    fitness_level = ma.fields.String()
+    rep_factor = ma.fields.Float()
+    notes = ma.fields.List(ma.fields.String())
+    feedback = ma.fields.Dict(allow_none=True)
+    days = ma.fields.List(ma.fields.Nested(PlanDaySchema), required=True)
+
+
+class FeedbackSchema(StrictSchema):
+    rating = ma.fields.String(required=True, validate=ma.validate.OneOf(FEEDBACK_RATINGS))
+    exercise_ids = ma.fields.List(ma.fields.String(validate=ma.validate.Length(max=80)),
+                                  load_default=list, validate=ma.validate.Length(max=20))
+    note = ma.fields.String(validate=ma.validate.Length(max=2000), allow_none=True)
+
+
+class ReadinessSchema(StrictSchema):
+    date = ma.fields.Date(load_default=None)
+    sleep_hours = ma.fields.Float(required=True, validate=_range(0, 24))
+    resting_hr = ma.fields.Float(required=True, validate=_range(25, 220))
+    hrv_ms = ma.fields.Float(required=True, validate=_range(1, 400))
+
+    @ma.validates("date")
+    def _not_future(self, value, **_kwargs):
+        if value is not None and value > dt.date.today() + dt.timedelta(days=1):
+            raise ma.ValidationError("date is in the future")
+
+
+class ReadinessOutSchema(ma.Schema):
+    id = ma.fields.String()
+    date = ma.fields.Date()
+    sleep_hours = ma.fields.Float()
+    resting_hr = ma.fields.Float()
+    hrv_ms = ma.fields.Float()
+    score = ma.fields.Float(required=True)
+    band = ma.fields.String()
+    recommendation = ma.fields.String()
+    baseline_source = ma.fields.String(metadata={"description": "personal | population"})
+    components = ma.fields.Dict()

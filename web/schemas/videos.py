@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import marshmallow as ma
+import numpy as np
+
+from web.schemas.common import StrictSchema, UtcDateTime
+
+MAX_KEYPOINT_FRAMES = 18_000  # 10 minutes at 30 fps
+
+
+class KeypointFrames(ma.fields.Field):
+    """frames: [[[x, y, score] x 17] per frame], checked with numpy (fast for long sequences)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, list) or not value:
+            raise ma.ValidationError("must be a non-empty list of frames")
+        if len(value) > MAX_KEYPOINT_FRAMES:
+            raise ma.ValidationError(f"at most {MAX_KEYPOINT_FRAMES} frames")
+        try:
+            array = np.asarray(value, dtype=np.float32)
+        except (ValueError, TypeError):
+            raise ma.ValidationError(
+                "each frame must be 17 keypoints of [x, y, score] numbers") from None
+        if array.ndim != 3 or array.shape[1:] != (17, 3):
+            raise ma.ValidationError(
+                f"each frame must be 17 keypoints of [x, y, score]; got shape {list(array.shape)}")
+        if not np.isfinite(array).all():
+            raise ma.ValidationError("keypoints must be finite numbers")
+        if (array[..., 2] < 0).any() or (array[..., 2] > 1).any():
+            raise ma.ValidationError("scores must be within 0-1")
+        return array
+
+
+class KeypointAnalysisSchema(StrictSchema):
+    fps = ma.fields.Float(required=True, validate=ma.validate.Range(1, 240))
+    width = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(16, 8192))
+    height = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(16, 8192))
+    layout = ma.fields.String(required=True, validate=ma.validate.OneOf(["coco17"]))
+    frames = KeypointFrames(required=True, metadata={
+        "type": "array", "description": "frames x 17 x [x, y, score], pixels",
+        "items": {"type": "array", "items": {"type": "array", "items": {"type": "number"}}}})
+    exercise = ma.fields.String(validate=ma.validate.Length(max=64))
+
+
+class UploadFormSchema(ma.Schema):
+    exercise = ma.fields.String(validate=ma.validate.Length(max=64))
+    reference = ma.fields.Boolean(load_default=False,
+                                  metadata={"description": "clinicians: a reference performance"})
+
+
+class AnalysisSchema(ma.Schema):
+    id = ma.fields.String(required=True)
+    status = ma.fields.String(required=True)
+    source = ma.fields.String()
+    created_at = UtcDateTime(required=True)
+    job_id = ma.fields.String(allow_none=True)
+    exercise_hint = ma.fields.String(allow_none=True)
+    original_filename = ma.fields.String(allow_none=True)
+    media = ma.fields.Dict(allow_none=True)
+    is_reference = ma.fields.Boolean()
+    annotated_url = ma.fields.String(allow_none=True)
+    result = ma.fields.Dict(allow_none=True)
+    history = ma.fields.List(ma.fields.Dict())

