@@ -40,7 +40,6 @@ task_routes = {
 # Redelivery on worker loss: ack only after the task ran, reject (re-queue) if the process died.
 task_acks_late = True
 task_reject_on_worker_lost = True
-task_acks_on_failure_or_timeout = True
 # Heavy queues: a worker takes one message at a time so nothing waits behind a long video.
 worker_prefetch_multiplier = 1
 worker_max_tasks_per_child = 200

@@ -325,7 +325,8 @@ def _plots(out_dir: Path, history: dict, truth, pred, classes):
     fig.savefig(out_dir / "training_curves.png", dpi=90)
     plt.close(fig)
 
-    labs = [c for c in classes if c in set(truth) | set(pred)]
+    seen = set(truth) | set(pred)
+    labs = [c for c in classes if c in seen] + sorted(seen - set(classes))
     m = np.zeros((len(labs), len(labs)), int)
     li = {c: i for i, c in enumerate(labs)}
     for t, p in zip(truth, pred, strict=False):
@@ -418,6 +419,11 @@ def train_classifier(
                 flush=True,
             )
 
+    # save an inference-only copy (no optimizer state) to keep the artifact small
+    inf = build_model()
+    inf.set_weights(model.get_weights())
+    inf.save(out_dir / "model.keras")
+
     # final evaluation
     real = evaluate(clf, real_items)
     synth_eval = evaluate(clf, synth_val)
@@ -481,10 +487,6 @@ def train_classifier(
         },
         "history": hist,
     }
-    # save an inference-only copy (no optimizer state) to keep the artifact small
-    inf = build_model()
-    inf.set_weights(model.get_weights())
-    inf.save(out_dir / "model.keras")
     (out_dir / "labels.json").write_text(
         json.dumps({"labels": list(CLASSES), "unknown_from": OTHER}, indent=2)
     )

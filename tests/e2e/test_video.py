@@ -1,0 +1,148 @@
+"""Video, photo and keypoint analysis through real workers (real ffmpeg, YOLO pose weights,
+the trained classifier), over HTTP; and bad uploads refused or failed cleanly."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+
+import numpy as np
+import pytest
+
+from tests.support.stack import Client
+
+
+def analyze(client: Client, path_or_bytes, filename: str, timeout: float = 300, **form) -> dict:
+    data = path_or_bytes.read_bytes() if hasattr(path_or_bytes, "read_bytes") else path_or_bytes
+    response = client.post("/api/v1/videos", files={"file": (filename, data)}, data=form)
+    assert response.status_code == 202, response.text
+    job = client.wait_job(response.json()["job_id"], timeout=timeout)
+    video = client.get(f"/api/v1/videos/{response.json()['id']}").json()
+    return {"job": job, "video": video, "id": response.json()["id"]}
+
+
+def test_real_pushup_video(patient: Client, shared_data, tmp_path):
+    run = analyze(patient, shared_data / "pushfit_sample" / "correct1.mp4", "correct1.mp4")
+    assert run["job"]["status"] == "succeeded", run["job"]
+    result = run["video"]["result"]
+    assert result["exercise"]["label"] == "pushup"
+    assert result["rep_count"] >= 1 and result["person_detected"] is True
+    rep = result["reps"][0]
+    assert rep["end_s"] > rep["start_s"] and rep["angles"]
+    assert result["feedback"] and all(isinstance(s, str) and s for s in result["feedback"])
+    assert result["models"]["pose"].startswith("yolo11n-pose")
+    assert result["models"]["classifier"]
+
+    mp4 = patient.get(f"/api/v1/videos/{run['id']}/annotated.mp4")
+    assert mp4.status_code == 200 and mp4.headers["Content-Type"] == "video/mp4"
+    out = tmp_path / "annotated.mp4"
+    out.write_bytes(mp4.content)
+    probe = json.loads(subprocess.run(
+        ["ffprobe", "-v", "error", "-print_format", "json", "-show_streams", str(out)],
+        capture_output=True, check=True).stdout)
+    assert probe["streams"][0]["codec_name"] == "h264"
+
+
+def test_photo_astronaut(patient: Client):
+    from PIL import Image
+    from skimage import data
+
+    buffer = io.BytesIO()
+    Image.fromarray(data.astronaut()).save(buffer, format="PNG")
+    run = analyze(patient, buffer.getvalue(), "astronaut.png")
+    assert run["job"]["status"] == "succeeded", run["job"]
+    result = run["video"]["result"]
+    assert run["video"]["source"] == "image"
+    assert result["person_detected"] is True and result["rep_count"] == 0
+
+
+def test_keypoints_from_device(patient: Client, shared_data):
+    frames = json.loads((shared_data / "pushfit_sample" / "correct2.json").read_text())
+    body = {"fps": 25, "width": 640, "height": 360, "layout": "coco17",
+            "frames": [[[k["x"], k["y"], k["score"]] for k in f["keypoints"]] for f in frames]}
+    response = patient.post("/api/v1/analyses", json=body)
+    assert response.status_code == 202, response.text
+    job = patient.wait_job(response.json()["job_id"], timeout=120)
+    assert job["status"] == "succeeded", job
+    result = patient.get(f"/api/v1/analyses/{response.json()['id']}").json()["result"]
+    assert result["exercise"]["label"] == "pushup" and result["rep_count"] >= 1
+    assert result["models"]["pose"] is None
+
+
+@pytest.mark.parametrize("exercise,reps", [("squat", 4), ("jumping_jacks", 5)])
+def test_synthetic_keypoints_known_label_and_count(patient: Client, exercise, reps):
+    from domain.video.synthetic import generate
+
+    sample = generate(exercise, n_reps=reps, fps=30, width=640, height=480, view="front_left",
+                      seed=7)
+    frames = np.nan_to_num(sample.keypoints, nan=0.0).round(2).tolist()
+    response = patient.post("/api/v1/analyses", json={
+        "fps": 30, "width": 640, "height": 480, "layout": "coco17", "frames": frames})
+    assert response.status_code == 202, response.text
+    job = patient.wait_job(response.json()["job_id"], timeout=120)
+    result = patient.get(f"/api/v1/analyses/{response.json()['id']}").json()["result"]
+    assert result["exercise"]["label"] == exercise
+    assert result["rep_count"] == reps
+
+
+def test_bad_keypoints_refused(patient: Client):
+    response = patient.post("/api/v1/analyses", json={
+        "fps": 30, "width": 640, "height": 480, "layout": "coco17", "frames": [[[1, 2]]]})
+    assert response.status_code == 422 and "frames" in response.json()["errors"]
+
+
+def _ffmpeg(*args: str) -> None:
+    subprocess.run(["ffmpeg", "-v", "error", "-y", *args], check=True)
+
+
+def test_bad_uploads_refused_or_failed_cleanly(patient: Client, tmp_path, shared_data):
+    text = patient.post("/api/v1/videos", files={"file": ("notes.mp4", b"hello, not a video")})
+    assert text.status_code == 415 and text.json()["code"] == "unsupported_media"
+
+    empty = patient.post("/api/v1/videos", files={"file": ("empty.mp4", b"")})
+    assert empty.status_code in (415, 422)
+
+    missing = patient.post("/api/v1/videos", data={"exercise": "squat"})
+    assert missing.status_code == 422 and "file" in missing.json()["errors"]
+
+    wav = tmp_path / "tone.wav"
+    _ffmpeg("-f", "lavfi", "-i", "sine=frequency=440:duration=1", str(wav))
+    audio = patient.post("/api/v1/videos", files={"file": ("tone.wav", wav.read_bytes())})
+    assert audio.status_code == 422 and audio.json()["code"] == "no_video_stream"
+
+    real = (shared_data / "pushfit_sample" / "correct1.mp4").read_bytes()
+    truncated = patient.post("/api/v1/videos", files={"file": ("cut.mp4", real[: len(real) // 3])})
+    assert truncated.status_code in (202, 415, 422)
+    if truncated.status_code == 202:
+        job = patient.wait_job(truncated.json()["job_id"], timeout=120)
+        assert job["status"] in ("succeeded", "failed")
+        if job["status"] == "failed":
+            assert job["error"]["code"]
+
+    hint = patient.post("/api/v1/videos", files={"file": ("a.mp4", real)},
+                        data={"exercise": "yoga"})
+    assert hint.status_code == 422 and "exercise" in hint.json()["errors"]
+
+    # Nothing refused left a file behind.
+    assert patient.get("/api/v1/videos").json() == [] or all(
+        v["status"] in ("queued", "running", "succeeded", "failed")
+        for v in patient.get("/api/v1/videos").json())
+
+
+def test_too_large_upload_is_413(stack, patient: Client):
+    limit = int(stack.env["MAX_UPLOAD_BYTES"])
+    response = patient.post("/api/v1/videos", files={"file": ("big.mp4", b"\0" * (limit + 1024))})
+    assert response.status_code == 413 and response.json()["code"] == "payload_too_large"
+    assert list((stack.base_dir / "storage" / "incoming").glob("*")) == []
+
+
+def test_video_with_nobody(patient: Client, tmp_path):
+    clip = tmp_path / "bars.mp4"
+    _ffmpeg("-f", "lavfi", "-i", "testsrc=size=320x240:rate=10:duration=2", "-pix_fmt",
+            "yuv420p", str(clip))
+    run = analyze(patient, clip, "bars.mp4")
+    assert run["job"]["status"] == "succeeded", run["job"]
+    result = run["video"]["result"]
+    assert result["person_detected"] is False
+    assert result["exercise"]["label"] == "unknown" and result["rep_count"] == 0
