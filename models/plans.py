@@ -55,6 +55,8 @@ class Plan(Base):
     rep_factor: Mapped[float] = mapped_column(Float, default=1.0)
     days: Mapped[list] = mapped_column(default=list)
     notes: Mapped[list] = mapped_column(default=list)
+    #: what the next week's generation needs back (set_delta, excluded_ids, adjustment, ...)
+    state: Mapped[dict | None] = mapped_column(nullable=True)
     profile_snapshot: Mapped[dict] = mapped_column(default=dict)
     previous_plan_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     job_id: Mapped[str | None] = mapped_column(String(32), nullable=True, unique=True)

@@ -24,6 +24,9 @@ from tasks.jobs import JobTask, update_progress
 from workers import model_registry
 from workers.celery_app import app
 
+#: parts of a generated plan fed back into the next week's generation
+PLAN_STATE_KEYS = ("set_delta", "excluded_ids", "readiness_score", "adjustment")
+
 PROFILE_FIELDS = ("sex", "age", "height_cm", "weight_kg", "fitness_level", "injury", "equipment",
                   "workouts_per_week")
 
@@ -75,44 +78,78 @@ def plan_from_draft(draft: dict, *, user_id: str, week: int, version: int, job_i
                 fitness_level=draft.get("fitness_level", profile.fitness_level),
                 rep_factor=float(draft.get("rep_factor", 1.0)), days=draft["days"],
                 notes=draft.get("notes", []),
+                state={key: draft.get(key) for key in PLAN_STATE_KEYS if key in draft},
                 profile_snapshot={name: getattr(profile, name) for name in PROFILE_FIELDS},
                 previous_plan_id=previous_plan_id, job_id=job_id)
 
 
+def plan_basis(session: Session, user_id: str, week: int) -> tuple[dict | None, dict | None,
+                                                                   list[str]]:
+    """What week `week` is built from: last week's plan and the feedback given on it, and the
+    ratings of the weeks before that (oldest first)."""
+    rated = session.scalar(
+        select(Plan).join(PlanFeedback, PlanFeedback.plan_id == Plan.id)
+        .where(Plan.user_id == user_id, Plan.week == week - 1).limit(1))
+    if rated is None:
+        return None, None, rating_history(session, user_id, before_week=week - 1)
+    feedback = session.scalar(select(PlanFeedback).where(PlanFeedback.plan_id == rated.id))
+    previous = {**(rated.state or {}), "id": rated.id, "week": rated.week,
+                "fitness_level": rated.fitness_level, "rep_factor": rated.rep_factor,
+                "days": rated.days}
+    return (previous, {"rating": feedback.rating, "exercise_ids": feedback.exercise_ids},
+            rating_history(session, user_id, before_week=rated.week))
+
+
+def store_plan(session: Session, draft: dict, *, user_id: str, week: int, job_id: str,
+               profile: Profile, previous_plan_id: str | None) -> Plan:
+    """Write the week's plan as its newest version; earlier versions become superseded."""
+    newest = session.scalar(select(Plan.version).where(Plan.user_id == user_id, Plan.week == week)
+                            .order_by(Plan.version.desc()).limit(1))
+    for old in session.scalars(select(Plan).where(Plan.user_id == user_id, Plan.week == week,
+                                                  Plan.status == "active")):
+        old.status = "superseded"
+    plan = plan_from_draft(draft, user_id=user_id, week=week, version=(newest or 0) + 1,
+                           job_id=job_id, profile=profile, previous_plan_id=previous_plan_id)
+    session.add(plan)
+    session.flush()
+    if plan.fitness_level != profile.fitness_level:
+        # Feedback in the same direction two weeks running moved the level: the profile follows.
+        profile.fitness_level = plan.fitness_level
+    events.emit(session, "plan.generated", user_id,
+                {"plan_id": plan.id, "week": week, "version": plan.version, "job_id": job_id,
+                 "links": {"plan": f"/api/v1/plans/{plan.id}"}}, key=job_id)
+    return plan
+
+
+def build(session: Session, job_id: str, user_id: str, week: int) -> dict:
+    """Score the library with the plan network and build week `week` for the user."""
+    done = session.scalar(select(Plan).where(Plan.job_id == job_id))
+    if done is not None:  # redelivered after the plan was written: never a second plan
+        return {"plan_id": done.id, "week": done.week, "version": done.version}
+    profile = session.get(Profile, user_id)
+    if profile is None:
+        raise DomainError("create a profile first", code="profile_required")
+    previous, feedback, history = plan_basis(session, user_id, week)
+    draft = generate_plan(
+        profile_data(profile), model_registry.get("plan_scorer"), load_library(session),
+        week=week, previous_plan=previous, feedback=feedback, rating_history=history,
+        readiness_score=recent_readiness(session, user_id))
+    plan = store_plan(session, draft, user_id=user_id, week=week, job_id=job_id,
+                      profile=profile, previous_plan_id=previous["id"] if previous else None)
+    return {"plan_id": plan.id, "week": plan.week, "version": plan.version}
+
+
 @app.task(bind=True, base=JobTask, name="plans.generate")
 def generate(self, job_id: str) -> dict:
+    """POST /plans: this week's plan, or a new version of it (e.g. after a profile change)."""
     update_progress(job_id, 10, "scoring")
     with session_scope() as session:
-        job = session.get(Job, job_id)
-        done = session.scalar(select(Plan).where(Plan.job_id == job_id))
-        if done is not None:  # redelivered after the plan was written
-            return {"plan_id": done.id, "week": done.week}
-        profile = session.get(Profile, job.user_id)
-        if profile is None:
-            raise DomainError("create a profile first", code="profile_required")
-        latest = session.scalar(select(Plan).where(Plan.user_id == job.user_id)
+        user_id = session.get(Job, job_id).user_id
+        latest = session.scalar(select(Plan).where(Plan.user_id == user_id)
                                 .order_by(Plan.week.desc(), Plan.version.desc()).limit(1))
-        history = rating_history(session, job.user_id)
-        if latest is None or feedback_given(session, latest):
-            week, version = (latest.week + 1 if latest else 1), 1
-        else:
-            week, version = latest.week, latest.version + 1
-        level = latest.fitness_level if latest is not None and latest.week == week else None
-        draft = generate_plan(
-            profile_data(profile, level), model_registry.get("plan_scorer"),
-            load_library(session), week=week, previous_plan=None, feedback=None,
-            rating_history=history, readiness_score=recent_readiness(session, job.user_id))
-        for old in session.scalars(select(Plan).where(Plan.user_id == job.user_id,
-                                                      Plan.week == week,
-                                                      Plan.status == "active")):
-            old.status = "superseded"
-        plan = plan_from_draft(draft, user_id=job.user_id, week=week, version=version,
-                               job_id=job_id, profile=profile, previous_plan_id=None)
-        session.add(plan)
-        session.flush()
-        events.emit(session, "plan.generated", job.user_id,
-                    {"plan_id": plan.id, "week": week, "job_id": job_id}, key=job_id)
-        return {"plan_id": plan.id, "week": week, "version": version}
+        week = 1 if latest is None else latest.week + (1 if feedback_given(session, latest)
+                                                        else 0)
+        return build(session, job_id, user_id, week)
 
 
 def feedback_given(session: Session, plan: Plan) -> bool:
@@ -122,43 +159,15 @@ def feedback_given(session: Session, plan: Plan) -> bool:
 
 @app.task(bind=True, base=JobTask, name="plans.regenerate")
 def regenerate(self, job_id: str) -> dict:
-    """Second step of a feedback job: next week's plan through the network, adjusted."""
+    """Second step of a feedback job: next week's plan through the network, adjusted the way
+    the feedback asked."""
     update_progress(job_id, 60, "regenerating")
     with session_scope() as session:
         feedback = session.scalar(select(PlanFeedback).where(PlanFeedback.job_id == job_id))
         if feedback is None:
             raise DomainError("the feedback of this job is missing", code="feedback_missing")
-        if feedback.next_plan_id:  # redelivered: never a second plan for one feedback
-            return {"plan_id": feedback.next_plan_id}
         rated = session.get(Plan, feedback.plan_id)
-        profile = session.get(Profile, feedback.user_id)
-        if profile is None:
-            raise DomainError("the profile was deleted", code="profile_required")
-        history = rating_history(session, feedback.user_id, before_week=rated.week)
-        previous = {"id": rated.id, "week": rated.week, "fitness_level": rated.fitness_level,
-                    "rep_factor": rated.rep_factor, "days": rated.days}
-        draft = generate_plan(
-            profile_data(profile, rated.fitness_level), model_registry.get("plan_scorer"),
-            load_library(session), week=rated.week + 1, previous_plan=previous,
-            feedback={"rating": feedback.rating, "exercise_ids": feedback.exercise_ids},
-            rating_history=history,
-            readiness_score=recent_readiness(session, feedback.user_id))
         rated.status = "completed"
-        version = 1 + (session.scalar(select(Plan.version).where(
-            Plan.user_id == feedback.user_id, Plan.week == rated.week + 1)
-            .order_by(Plan.version.desc()).limit(1)) or 0)
-        for old in session.scalars(select(Plan).where(Plan.user_id == feedback.user_id,
-                                                      Plan.week == rated.week + 1,
-                                                      Plan.status == "active")):
-            old.status = "superseded"
-        plan = plan_from_draft(draft, user_id=feedback.user_id, week=rated.week + 1,
-                               version=version, job_id=job_id, profile=profile,
-                               previous_plan_id=rated.id)
-        session.add(plan)
-        session.flush()
-        feedback.next_plan_id = plan.id
-        events.emit(session, "plan.generated", feedback.user_id,
-                    {"plan_id": plan.id, "week": plan.week, "job_id": job_id,
-                     "previous_plan_id": rated.id}, key=job_id)
-        return {"plan_id": plan.id, "week": plan.week, "previous_plan_id": rated.id,
-                "rating": feedback.rating}
+        result = build(session, job_id, feedback.user_id, rated.week + 1)
+        feedback.next_plan_id = result["plan_id"]
+        return {**result, "previous_plan_id": rated.id, "rating": feedback.rating}

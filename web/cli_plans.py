@@ -42,8 +42,11 @@ def load_exercises(path: Path, if_empty: bool) -> None:
 @click.option("--version", "version", default=None, help="Artifact version (default: next free).")
 @click.option("--with-feedback", is_flag=True, help="Fold stored patient feedback into labels.")
 @click.option("--samples", type=int, default=None, help="Synthetic training rows.")
+@click.option("--epochs", type=int, default=None, help="Training epochs (default 50).")
+@click.option("--cv-folds", type=int, default=5, show_default=True)
 @click.option("--seed", type=int, default=0)
-def train_plans(version: str | None, with_feedback: bool, samples: int | None, seed: int) -> None:
+def train_plans(version: str | None, with_feedback: bool, samples: int | None, epochs: int | None,
+                cv_folds: int, seed: int) -> None:
     """Train the plan network and write a versioned artifact under artifacts/plans/."""
     from domain.plans.network import train_plan_model
 
@@ -53,8 +56,11 @@ def train_plans(version: str | None, with_feedback: bool, samples: int | None, s
     if with_feedback:
         click.echo(f"folding {len(feedback)} feedback answers into the labels")
     kwargs = {"n_samples": samples} if samples else {}
+    if epochs:
+        kwargs["epochs"] = epochs
+        kwargs["cv_epochs"] = min(epochs, 20)
     metrics = train_plan_model(root / version, version, seed=seed, feedback_examples=feedback,
-                               **kwargs)
+                               cv_folds=cv_folds, **kwargs)
     click.echo(json.dumps({k: metrics[k] for k in metrics if not isinstance(metrics[k], dict)},
                           indent=1, default=str))
     click.echo(f"wrote {root / version}; activate it with PLAN_MODEL_VERSION={version}")

@@ -18,7 +18,7 @@ from .library import Exercise
 from .profile import LEVEL_DIFFICULTY_CEILING, Profile, effective_equipment
 
 THRESHOLD = 0.5
-MIN_EFFECT = 0.02
+MIN_EFFECT = 0.04
 
 
 def occlusion_deltas(
@@ -81,18 +81,25 @@ def model_reasons(
 
 
 def guardrail_reasons(profile: Profile, ex: Exercise, level: str | None = None) -> list[str]:
-    """The hard guardrails an included exercise passed (stated so clinicians can audit)."""
+    """The hard guardrails, stated for auditing: what an included exercise passed, or which
+    guardrail excludes it ("... (excluded)")."""
     level = level or profile.fitness_level
     have = effective_equipment(profile.equipment)
     out = []
-    if ex.equipment:
+    missing = [e for e in ex.equipment if e not in have]
+    if missing:
+        out.append(f"guardrail: needs {', '.join(missing)} (excluded)")
+    elif ex.equipment:
         out.append(f"guardrail: equipment available ({', '.join(ex.equipment)})")
     else:
         out.append("guardrail: no equipment needed")
-    if profile.injury != "none":
+    if profile.injury in ex.contraindicated_for:
+        out.append(f"guardrail: contraindicated for {profile.injury} (excluded)")
+    elif profile.injury != "none":
         out.append(f"guardrail: not contraindicated for {profile.injury}")
     ceiling = LEVEL_DIFFICULTY_CEILING[level]
-    out.append(f"guardrail: difficulty {ex.difficulty} ≤ {level} ceiling {ceiling}")
-    if any(e not in have for e in ex.equipment):
-        out[0] = "guardrail VIOLATED: equipment missing"
+    if ex.difficulty > ceiling:
+        out.append(f"guardrail: difficulty {ex.difficulty} > {level} ceiling {ceiling} (excluded)")
+    else:
+        out.append(f"guardrail: difficulty {ex.difficulty} ≤ {level} ceiling {ceiling}")
     return out

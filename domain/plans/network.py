@@ -16,6 +16,7 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -349,9 +350,21 @@ class PlanScorer:
         for i, ex in enumerate(exercises):
             d = {k: float(v[i]) for k, v in deltas.items()}
             out[ex.id] = model_reasons(float(scores[i]), d, profile, top_k=top_k)
-            if not ex.needs_missing_equipment(profile.equipment):
-                out[ex.id] += guardrail_reasons(profile, ex, level)
+            out[ex.id] += guardrail_reasons(profile, ex, level)
         return out
+
+
+_SCORERS: dict[str, PlanScorer] = {}
+_SCORERS_LOCK = threading.Lock()
+
+
+def get_scorer(artifact_dir: str | Path) -> PlanScorer:
+    """Process-wide cached ``PlanScorer.load`` (one load per artifact dir per process)."""
+    key = str(Path(artifact_dir).resolve())
+    with _SCORERS_LOCK:
+        if key not in _SCORERS:
+            _SCORERS[key] = PlanScorer.load(key)
+        return _SCORERS[key]
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -156,3 +156,36 @@ def test_exercise_library_filters(patient: Client):
     one = patient.get(f"/api/v1/exercises/{everything[0]['id']}").json()
     assert one["description"] and one["muscle_groups"]
     assert patient.get("/api/v1/exercises", params={"category": "nope"}).status_code == 422
+
+
+def test_train_plans_with_feedback_makes_a_new_version(stack, patient: Client, tmp_path):
+    import json
+    import subprocess
+
+    from tests.support.stack import BIN, ROOT
+
+    plan = make_plan(patient)
+    job = patient.wait_job(patient.post(f"/api/v1/plans/{plan['id']}/feedback",
+                                        json={"rating": "too_difficult"}).json()["job_id"])
+    assert job["status"] == "succeeded"
+    env = dict(stack.env, ARTIFACTS_DIR=str(tmp_path))
+    run = subprocess.run([str(BIN / "flask"), "--app", "wsgi", "ml", "train-plans",
+                          "--with-feedback", "--samples", "3000", "--epochs", "2",
+                          "--cv-folds", "2"], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-2000:]
+    metrics = json.loads((tmp_path / "plans" / "plans-v1" / "metrics.json").read_text())
+    assert metrics["n_feedback_examples"] > 0
+    assert (tmp_path / "plans" / "plans-v1" / "model.keras").exists()
+
+
+def test_two_weeks_too_difficult_lowers_the_level(patient: Client):
+    plan = make_plan(patient, dict(ACL_BEGINNER, fitness_level="intermediate"))
+    levels = [plan["fitness_level"]]
+    for _ in range(2):
+        job = patient.wait_job(patient.post(f"/api/v1/plans/{plan['id']}/feedback",
+                                            json={"rating": "too_difficult"}).json()["job_id"])
+        assert job["status"] == "succeeded", job
+        plan = patient.get(f"/api/v1/plans/{job['result']['plan_id']}").json()
+        levels.append(plan["fitness_level"])
+    assert levels == ["intermediate", "intermediate", "beginner"]
+    assert patient.get("/api/v1/profile").json()["fitness_level"] == "beginner"

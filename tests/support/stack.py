@@ -109,6 +109,8 @@ class Stack:
             "WEBHOOK_ALLOW_PRIVATE": "1",
             "MAX_UPLOAD_BYTES": str(20 * 1024 * 1024),
             "WEBHOOK_RETRY_SCHEDULE": "0,1,1,1,1",
+            # Small chunks so that even short test videos fan out into a chord of pose tasks.
+            "POSE_CHUNK_S": "2",
         })
         env.update(self.extra_env)
         return env

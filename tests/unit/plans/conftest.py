@@ -10,7 +10,8 @@ import pytest
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 ROOT = Path(__file__).resolve().parents[3]
-ARTIFACT = ROOT / "artifacts" / "plans" / "plans-v1"
+#: PLANS_TEST_ARTIFACT lets the same tests check a newly trained version
+ARTIFACT = Path(os.environ.get("PLANS_TEST_ARTIFACT", ROOT / "artifacts" / "plans" / "plans-v1"))
 
 
 @pytest.fixture(scope="session")
