@@ -11,8 +11,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from standardwebhooks import Webhook
 
+from tests.e2e.test_jobs_and_plans import make_plan
 from tests.support.stack import BIN, ROOT, Client, wait_until
-from tests.e2e.test_jobs_and_plans import ACL_BEGINNER, make_plan
 
 
 class Receiver:
