@@ -82,7 +82,6 @@ def test_synthetic_keypoints_known_label_and_count(patient: Client, exercise, re
     assert response.status_code == 202, response.text
     job = patient.wait_job(response.json()["job_id"], timeout=120)
     assert job["status"] == "succeeded", job
-    assert job["status"] == "succeeded", job
     result = patient.get(f"/api/v1/analyses/{response.json()['id']}").json()["result"]
     assert result["exercise"]["label"] == exercise
     assert result["rep_count"] == reps
