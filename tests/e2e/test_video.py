@@ -147,3 +147,53 @@ def test_video_with_nobody(patient: Client, tmp_path):
     result = run["video"]["result"]
     assert result["person_detected"] is False
     assert result["exercise"]["label"] == "unknown" and result["rep_count"] == 0
+
+
+def test_clinician_reference_upload(stack, anon: Client, shared_data):
+    import subprocess as sp
+    import time
+
+    from tests.support.stack import BIN, ROOT
+
+    email = f"ref-clin-{time.time_ns()}@example.com"
+    sp.run([str(BIN / "flask"), "--app", "wsgi", "users", "create", "--email", email,
+            "--password", "clinician-pass-1", "--role", "clinician"], cwd=ROOT, env=stack.env,
+           check=True, capture_output=True)
+    clinician = anon.login(email, "clinician-pass-1")
+    clinic = clinician.post("/api/v1/clinics", json={"name": "Ref Clinic"}).json()
+    patient = anon.register()
+    patient.post("/api/v1/clinic/join", json={"invite_code": clinic["invite_code"]})
+    outsider = anon.register()
+
+    refused = patient.post("/api/v1/videos", data={"reference": "true"}, files={
+        "file": ("c.mp4", (shared_data / "pushfit_sample" / "correct4.mp4").read_bytes())})
+    assert refused.status_code == 403
+
+    run = analyze(clinician, shared_data / "pushfit_sample" / "correct4.mp4", "correct4.mp4",
+                  exercise="pushup", reference="true")
+    assert run["job"]["status"] == "succeeded", run["job"]
+    mine = [r for r in patient.get("/api/v1/references", params={"exercise": "pushup"}).json()
+            if r["clinic_id"] == clinic["id"]]
+    assert [r["id"] for r in mine] == [run["id"]]
+    assert all(r["clinic_id"] is None for r in outsider.get("/api/v1/references").json())
+
+
+def test_deleting_account_removes_files_and_rows(stack, anon: Client, shared_data):
+    user = anon.register()
+    user_id = user.get("/api/v1/me").json()["id"]
+    run = analyze(user, shared_data / "pushfit_sample" / "wrong1.mp4", "wrong1.mp4")
+    assert run["job"]["status"] == "succeeded"
+    user_dir = stack.base_dir / "storage" / "users" / user_id
+    assert any(user_dir.rglob("*.mp4"))
+    assert user.delete("/api/v1/me").status_code == 204
+    assert not user_dir.exists()
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(stack.env["DATABASE_URL"])
+    with engine.connect() as conn:
+        for table in ("analyses", "jobs", "users", "events"):
+            column = "id" if table == "users" else "user_id"
+            count = conn.execute(text(f"SELECT COUNT(*) FROM {table} WHERE {column} = :u"),
+                                 {"u": user_id}).scalar()
+            assert count == 0, table
+    engine.dispose()

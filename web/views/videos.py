@@ -207,6 +207,29 @@ def list_videos():
     return [analysis_to_dict(a) for a in rows]
 
 
+@blp.route("/references")
+@login_required()
+@blp.response(200)
+def list_references():
+    """Expert references the caller's analyses are compared with (global and their clinic's)."""
+    from sqlalchemy import or_
+
+    from models import Reference
+
+    user = current_user()
+    condition = Reference.clinic_id.is_(None)
+    if user.clinic_id:
+        condition = or_(condition, Reference.clinic_id == user.clinic_id)
+    exercise = request.args.get("exercise")
+    stmt = select(Reference).where(condition)
+    if exercise:
+        stmt = stmt.where(Reference.exercise == exercise)
+    rows = db_session().scalars(stmt.order_by(Reference.exercise, Reference.name))
+    return [{"id": r.id, "exercise": r.exercise, "name": r.name, "view": r.view,
+             "source": r.source, "clinic_id": r.clinic_id, "fps": r.fps,
+             "frames": len(r.keypoints)} for r in rows]
+
+
 @blp.route("/videos/<analysis_id>/annotated.mp4")
 @login_required()
 @blp.response(200, content_type="video/mp4")
