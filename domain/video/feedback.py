@@ -49,7 +49,8 @@ def issue_sentence(
 ) -> str:
     """E.g. "Left knee 27° less flexed than the reference at the bottom of repetition 2."."""
     d = int(round(abs(diff)))
-    where = f"{phase_text(phase, exercise)} of repetition {rep_index}"
+    sep = "of" if phase == "bottom" else "in"
+    where = f"{phase_text(phase, exercise)} {sep} repetition {rep_index}"
     kind = joint.split("_", 1)[-1]
     if joint == "trunk":
         what = (
