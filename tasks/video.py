@@ -38,8 +38,9 @@ from tasks.jobs import JOB_HOOKS, JobTask, update_progress
 from workers import model_registry
 from workers.celery_app import app
 
-#: a video is split into chunks of this many seconds, posed in parallel (pose queue)
-CHUNK_S = float(os.environ.get("POSE_CHUNK_S", "20"))
+#: a video is split into chunks of this many seconds, posed in parallel (pose queue, one
+#: process per core)
+CHUNK_S = float(os.environ.get("POSE_CHUNK_S", "10"))
 POSE_BATCH = 8
 #: frames are decoded no larger than this (the pose model sees imgsz anyway)
 DECODE_MAX_SIDE = 640
