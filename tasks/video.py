@@ -44,6 +44,8 @@ CHUNK_S = float(os.environ.get("POSE_CHUNK_S", "10"))
 POSE_BATCH = 8
 #: frames are decoded no larger than this (the pose model sees imgsz anyway)
 DECODE_MAX_SIDE = 640
+#: the annotated replay's longer side (a phone-sized replay encodes ~2x faster than 720p)
+RENDER_MAX_SIDE = int(os.environ.get("RENDER_MAX_SIDE", "640"))
 
 
 def _load_pose():
@@ -316,7 +318,7 @@ def render(self, job_id: str) -> dict:
     tmp = out.with_suffix(".tmp.mp4")
     try:
         render_annotated(source, keypoints, times, tmp, angles_per_frame=per_frame,
-                         labels=_frame_labels(result, times),
+                         labels=_frame_labels(result, times), max_side=RENDER_MAX_SIDE,
                          fps=settings.analysis_fps if len(times) > 1 else None)
     except MediaError as exc:
         raise DomainError(exc.message, code=exc.code) from None

@@ -77,14 +77,19 @@ class RedisServer:
 class Stack:
     """A running system. `env` is what every process of it sees."""
 
+    #: the worker layout of the Procfile (used by the benchmarks)
+    PRODUCTION_WORKERS = ("plans,feedback,webhooks,maintenance*2", "video", "pose*2")
+
     base_dir: Path
     database_url: str | None = None
+    #: one worker process group per entry; "queues*N" runs N processes (as in the Procfile)
     worker_queues: tuple[str, ...] = ("plans,feedback,webhooks,maintenance", "video,pose")
     extra_env: dict = field(default_factory=dict)
     redis: RedisServer | None = None
     web_port: int = field(default_factory=free_port)
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
     secret_key: str = field(default_factory=lambda: "e2e-" + uuid.uuid4().hex)
+    preload_models: bool = False
 
     @property
     def url(self) -> str:
@@ -126,8 +131,9 @@ class Stack:
         for group in ("exercises", "references"):
             subprocess.run([str(BIN / "flask"), "--app", "wsgi", group, "load", "--if-empty"],
                            cwd=ROOT, env=env, check=True, capture_output=True)
-        for index, queues in enumerate(self.worker_queues):
-            self.start_worker(f"worker{index}", queues)
+        for index, entry in enumerate(self.worker_queues):
+            queues, _, processes = entry.partition("*")
+            self.start_worker(f"worker{index}", queues, concurrency=int(processes or 1))
         self.start_web()
         self.wait_ready()
         return self
@@ -135,19 +141,24 @@ class Stack:
     def log_path(self, name: str) -> Path:
         return self.base_dir / f"{name}.log"
 
-    def _spawn(self, name: str, argv: list[str]) -> subprocess.Popen:
+    def _spawn(self, name: str, argv: list[str], env: dict | None = None) -> subprocess.Popen:
         with open(self.log_path(name), "ab") as log:
-            process = subprocess.Popen(argv, cwd=ROOT, env=self._env, stdout=log,
+            process = subprocess.Popen(argv, cwd=ROOT, env=env or self._env, stdout=log,
                                        stderr=subprocess.STDOUT, start_new_session=True)
         self.processes[name] = process
         return process
 
     def start_worker(self, name: str, queues: str, concurrency: int = 1) -> subprocess.Popen:
+        env = dict(self._env)
+        if self.preload_models:  # as the Procfile does: load models at process start
+            wanted = {"plans": "plan_scorer", "video": "classifier", "pose": "pose"}
+            env["WORKER_MODELS"] = ",".join(model for queue, model in wanted.items()
+                                            if queue in queues.split(","))
         return self._spawn(name, [
             str(BIN / "celery"), "-A", "workers.celery_app", "worker", "-Q", queues,
             "--concurrency", str(concurrency), "--hostname", f"{name}-{uuid.uuid4().hex[:6]}@%h",
             "--loglevel", "INFO", "--without-gossip", "--without-mingle",
-        ])
+        ], env=env)
 
     def start_beat(self) -> subprocess.Popen:
         return self._spawn("beat", [
