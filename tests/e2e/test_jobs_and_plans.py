@@ -189,3 +189,13 @@ def test_two_weeks_too_difficult_lowers_the_level(patient: Client):
         levels.append(plan["fitness_level"])
     assert levels == ["intermediate", "intermediate", "beginner"]
     assert patient.get("/api/v1/profile").json()["fitness_level"] == "beginner"
+
+
+def test_worker_logs_are_json_and_carry_the_job_id(stack, patient: Client):
+    import json
+
+    make_plan(patient)
+    job_id = patient.get("/api/v1/jobs").json()[0]["id"]
+    lines = [line for line in stack.logs("worker0").splitlines() if job_id in line]
+    entries = [json.loads(line) for line in lines if line.startswith("{")]
+    assert any(e.get("job_id") == job_id and e["msg"] == "task finished" for e in entries)
