@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from models import TERMINAL_STATUSES, Job
+from models import TERMINAL_STATUSES, Analysis, Job
 from models.base import utcnow
 from web.auth import current_user, login_required, require_owner
 from web.db import db_session
@@ -56,11 +56,15 @@ def cancel_job(job_id: str):
     require_owner(job.user_id, write=True)
     if job.status in TERMINAL_STATUSES:
         raise ApiError(409, "job_ended", f"the job already ended ({job.status})")
-    job.status = "canceled"
-    job.finished_at = utcnow()
-    # A canceled batch cancels the children that have not ended; their tasks stop at next step.
-    for child in db_session().scalars(select(Job).where(
-            Job.parent_id == job.id, Job.status.not_in(tuple(TERMINAL_STATUSES)))):
-        child.status, child.finished_at = "canceled", utcnow()
+    # A canceled batch cancels the children that have not ended; tasks stop at their next step.
+    children = db_session().scalars(select(Job).where(
+        Job.parent_id == job.id, Job.status.not_in(tuple(TERMINAL_STATUSES)))).all()
+    for canceled in (job, *children):
+        canceled.status, canceled.finished_at = "canceled", utcnow()
+        if canceled.subject_type == "analysis":
+            analysis = db_session().get(Analysis, canceled.subject_id)
+            if analysis is not None and analysis.status in ("queued", "running"):
+                # A canceled re-run keeps the result the analysis already had.
+                analysis.status = "succeeded" if analysis.result else "canceled"
     db_session().commit()
     return job_to_dict(job)
