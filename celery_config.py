@@ -6,6 +6,8 @@ so tasks are acknowledged late and re-queued when a worker dies mid-task.
 
 from __future__ import annotations
 
+import os
+
 from kombu import Exchange, Queue
 
 from config import settings
@@ -66,6 +68,8 @@ task_default_priority = 3
 BATCH_PRIORITY = 8
 
 beat_schedule = {
-    "sweep-stuck-jobs": {"task": "maintenance.sweep_stuck_jobs", "schedule": 30.0},
-    "webhooks-sweep-due": {"task": "webhooks.sweep_due", "schedule": 15.0},
+    "sweep-stuck-jobs": {"task": "maintenance.sweep_stuck_jobs",
+                         "schedule": float(os.environ.get("SWEEP_INTERVAL_S", "30"))},
+    "webhooks-sweep-due": {"task": "webhooks.sweep_due",
+                           "schedule": float(os.environ.get("WEBHOOK_SWEEP_INTERVAL_S", "15"))},
 }

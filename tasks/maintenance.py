@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -17,50 +18,59 @@ from workers.celery_app import app
 
 logger = logging.getLogger("tasks.maintenance")
 
-#: a queued job not started after this long is enqueued again (its message may be lost)
-REQUEUE_AFTER_S = 120
-MAX_REQUEUES = 3
+#: a queued job not started after this long is sent again (its message may have been lost)
+REQUEUE_AFTER_S = int(os.environ.get("REQUEUE_AFTER_S", "120"))
+#: a running job whose heartbeat is older than this is sent again (its worker died, or the
+#: broker lost a message mid-pipeline); every step is idempotent, so it resumes where it was
+STALL_AFTER_S = int(os.environ.get("STALL_AFTER_S", "300"))
+#: after this many re-sends a job is failed as stalled
+MAX_RESENDS = int(os.environ.get("MAX_RESENDS", "3"))
+
+
+def _resend_or_fail(job: Job, now, resend: list, failed: list) -> None:
+    resends = int((job.params or {}).get("resends", 0))
+    if resends >= MAX_RESENDS:
+        failed.append(job.id)
+        return
+    job.params = {**(job.params or {}), "resends": resends + 1}
+    job.enqueued_at = job.heartbeat_at = now
+    resend.append((job.id, job.kind, job.params))
 
 
 @app.task(name="maintenance.sweep_stuck_jobs")
 def sweep_stuck_jobs() -> dict:
+    """Re-send jobs whose messages were lost (queued too long, or running with a silent
+    heartbeat); fail those that keep stalling or run past their deadline."""
     from tasks.enqueue import send_job
 
-    requeued, failed = [], []
+    resend: list = []
+    failed: list[str] = []
+    timed_out: list[str] = []
     now = utcnow()
     with session_scope() as session:
-        stuck_queued = session.scalars(
-            select(Job).where(Job.status == "queued")
-            .where(Job.created_at < now - timedelta(seconds=REQUEUE_AFTER_S))
-        ).all()
-        running = session.scalars(select(Job).where(Job.status == "running")).all()
-        to_requeue = []
-        for job in stuck_queued:
-            last = as_utc(job.enqueued_at or job.created_at)
-            if now - last < timedelta(seconds=REQUEUE_AFTER_S):
-                continue
-            if job.attempts >= MAX_REQUEUES:
-                failed.append(job.id)
-            else:
-                job.enqueued_at = now
-                job.attempts += 1
-                to_requeue.append(job)
-        for job in running:
+        for job in session.scalars(select(Job).where(Job.status == "queued")):
+            if now - as_utc(job.enqueued_at or job.created_at) > timedelta(
+                    seconds=REQUEUE_AFTER_S):
+                _resend_or_fail(job, now, resend, failed)
+        for job in session.scalars(select(Job).where(Job.status == "running")):
             if job.kind == "batch.reprocess":
                 # Children that ended at the same moment may each have missed the other.
                 child_job_ended(session, job.id)
-            elif deadline_passed(job, settings.job_deadline_s, now):
-                failed.append(job.id)
-        session.flush()
-        requeue = [(job.id, job.kind, job.params) for job in to_requeue]
-    for job_id, kind, params in requeue:
+            elif job.started_at and now - as_utc(job.started_at) > timedelta(
+                    seconds=settings.job_deadline_s):
+                timed_out.append(job.id)
+            elif deadline_passed(job, STALL_AFTER_S, now):
+                _resend_or_fail(job, now, resend, failed)
+    for job_id, kind, params in resend:
         send_job(job_id, kind, params)
-        requeued.append(job_id)
     for job_id in failed:
         fail_job(job_id, "job_stalled", "the job stopped making progress and was abandoned")
-    if requeued or failed:
-        log_event(logger, "sweeper acted", requeued=requeued, failed=failed)
-    return {"requeued": requeued, "failed": failed}
+    for job_id in timed_out:
+        fail_job(job_id, "job_timeout", "the job ran past its deadline")
+    resent = [job_id for job_id, _, _ in resend]
+    if resent or failed or timed_out:
+        log_event(logger, "sweeper acted", resent=resent, failed=failed, timed_out=timed_out)
+    return {"resent": resent, "failed": failed, "timed_out": timed_out}
 
 
 # ---------------------------------------------------------------- batch reprocessing (ops)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import os
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -147,7 +148,7 @@ def pose_chunk(self, job_id: str, index: int, start_s: float, duration_s: float 
     scale = None
     with session_scope() as session:
         info = _analysis(session, job_id).media_info or {}
-    for _index, t, frame in frames_iter:
+    for _index, t, frame in _frames_or_first(frames_iter, source, info, start_s):
         if scale is None:
             h, w = frame.shape[:2]
             scale = (info.get("width", w) / w, info.get("height", h) / h)
@@ -157,13 +158,30 @@ def pose_chunk(self, job_id: str, index: int, start_s: float, duration_s: float 
             people.extend(estimator.predict(batch))
             times.extend(batch_times)
             batch, batch_times = [], []
+            update_progress(job_id, 5, "pose")  # heartbeat: a silent job is a dead worker
     if batch:
         people.extend(estimator.predict(batch))
         times.extend(batch_times)
     _save_people(out, times, people, scale or (1.0, 1.0))
-    done = len(list(out.parent.glob("chunk_*.npz")))
+    done = len([p for p in out.parent.glob("chunk_*.npz") if ".tmp." not in p.name])
     update_progress(job_id, 5 + int(55 * done / max(total, 1)), "pose")
     return str(out)
+
+
+def _frames_or_first(frames_iter, source: Path, info: dict, start_s: float):
+    """The sampled frames; a clip shorter than one sampling step (a one-frame video) gives its
+    first frame, so it is analysed like a photo rather than failing."""
+    produced = False
+    try:
+        for item in frames_iter:
+            produced = True
+            yield item
+    except MediaError as exc:
+        if produced or exc.message != "no frame could be decoded" or start_s > 0:
+            raise
+    if not produced and start_s == 0:
+        yield from iter_frames(source, fps=float(info.get("fps") or 25.0), duration_s=None,
+                               max_side=DECODE_MAX_SIDE)
 
 
 def _save_people(out: Path, times: list[float], people: list, scale: tuple[float, float]) -> None:
@@ -177,7 +195,7 @@ def _save_people(out: Path, times: list[float], people: list, scale: tuple[float
             scaled = person.scaled(*scale)
             kps[t, p], boxes[t, p], scores[t, p] = scaled.keypoints, scaled.box, scaled.score
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp.npz")
+    tmp = out.with_name(f"{out.stem}.{uuid.uuid4().hex[:8]}.tmp.npz")
     np.savez_compressed(tmp, times=np.asarray(times, np.float64), kps=kps, boxes=boxes,
                         scores=scores)
     os.replace(tmp, out)  # atomic: a chunk file is either complete or absent
@@ -205,7 +223,8 @@ def assemble(self, job_id: str) -> dict:
         analysis = _analysis(session, job_id)
         work = _work_dir(analysis)
         info = analysis.media_info or {}
-    chunk_files = sorted((work / "pose").glob("chunk_*.npz"))
+    chunk_files = sorted(p for p in (work / "pose").glob("chunk_*.npz")
+                         if ".tmp." not in p.name)
     if not chunk_files:
         raise DomainError("no frames could be decoded from the video", code="decode_failed")
     times, frames = [], []
@@ -217,7 +236,7 @@ def assemble(self, job_id: str) -> dict:
     keypoints = track_main_person(frames, width, height)
     fps = settings.analysis_fps if analysis.source != "image" else 1.0
     path = work / "keypoints.npz"
-    tmp = work / "keypoints.tmp.npz"
+    tmp = work / f"keypoints.{uuid.uuid4().hex[:8]}.tmp.npz"
     np.savez_compressed(tmp, keypoints=keypoints, times=np.asarray(times), fps=fps, width=width,
                         height=height, pose_version=_pose_version())
     os.replace(tmp, path)
@@ -315,13 +334,10 @@ def render(self, job_id: str) -> dict:
     angles = joint_angles(keypoints)
     per_frame = [{joint: float(values[i]) for joint, values in angles.items()
                   if np.isfinite(values[i])} for i in range(len(keypoints))]
-    tmp = out.with_suffix(".tmp.mp4")
-    try:
-        render_annotated(source, keypoints, times, tmp, angles_per_frame=per_frame,
-                         labels=_frame_labels(result, times), max_side=RENDER_MAX_SIDE,
-                         fps=settings.analysis_fps if len(times) > 1 else None)
-    except MediaError as exc:
-        raise DomainError(exc.message, code=exc.code) from None
+    tmp = out.with_name(f"annotated.{uuid.uuid4().hex[:8]}.tmp.mp4")
+    render_annotated(source, keypoints, times, tmp, angles_per_frame=per_frame,
+                     labels=_frame_labels(result, times), max_side=RENDER_MAX_SIDE,
+                     fps=settings.analysis_fps if len(times) > 1 else None)
     os.replace(tmp, out)
     with session_scope() as session:
         _analysis(session, job_id).annotated_path = storage.relative(out)

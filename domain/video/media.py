@@ -31,6 +31,8 @@ import cv2
 import ffmpeg
 import numpy as np
 
+from domain.errors import DomainError
+
 __all__ = [
     "ERROR_STATUS",
     "MediaError",
@@ -71,11 +73,11 @@ _DEFAULT_FPS = 30.0
 _MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"\x1a\x45\xdf\xa3", b"RIFF", b"FLV", b"\x00\x00\x01\xba")
 
 
-class MediaError(Exception):
+class MediaError(DomainError):
     """A rejected or undecodable upload.  ``code`` is stable and meant for API clients."""
 
     def __init__(self, code: str, message: str, http_status: int | None = None) -> None:
-        super().__init__(message)
+        Exception.__init__(self, message)
         self.code = code
         self.message = message
         self.http_status = http_status if http_status is not None else ERROR_STATUS.get(code, 422)
@@ -85,6 +87,15 @@ class MediaError(Exception):
 
     def __repr__(self) -> str:
         return f"MediaError({self.code!r}, {self.message!r}, http_status={self.http_status})"
+
+
+def _ffmpeg_reason(stderr: str) -> str:
+    """The last meaningful line of ffmpeg's output, without addresses or paths (users see it)."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    reason = lines[-1] if lines else "unknown error"
+    reason = re.sub(r"\[[^\]]*@ ?0x[0-9a-f]+\]\s*", "", reason)  # "[h264 @ 0x55d...]"
+    reason = re.sub(r"(/[^\s:]+)+", "<file>", reason)
+    return reason[:200]
 
 
 @dataclass(frozen=True)
@@ -448,9 +459,8 @@ def iter_frames(
         process.stdout.close()
         rc = process.wait()
         if rc != 0:
-            raise MediaError(
-                "decode_failed", f"ffmpeg failed to decode the video: {drain.text()[-500:]}"
-            )
+            reason = _ffmpeg_reason(drain.text())
+            raise MediaError("decode_failed", f"ffmpeg failed to decode the video: {reason}")
         if i == 0 and start_s <= 0:
             raise MediaError("decode_failed", "no frame could be decoded")
     finally:
@@ -597,5 +607,5 @@ def normalize_video(
         )
     except ffmpeg.Error as exc:
         stderr = (exc.stderr or b"").decode("utf-8", "replace")
-        raise MediaError("decode_failed", f"ffmpeg failed: {stderr[-500:]}") from exc
+        raise MediaError("decode_failed", f"ffmpeg failed: {_ffmpeg_reason(stderr)}") from exc
     return probe(dst, max_seconds=math.inf, max_pixels=2**62)

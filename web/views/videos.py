@@ -18,11 +18,11 @@ from domain.video.synthetic import EXERCISES
 from infra import storage
 from models import Analysis, AnalysisResult
 from models.base import new_id
-from web.auth import current_user, login_required, require_owner
+from web.auth import current_user, login_required, require_owner, subject_user_id
 from web.db import db_session
 from web.errors import ApiError
 from web.jobs import enqueue, replay
-from web.schemas.common import JobAcceptedSchema
+from web.schemas.common import JobAcceptedSchema, UserIdQuerySchema
 from web.schemas.videos import AnalysisSchema, KeypointAnalysisSchema, UploadFormSchema
 from web.uploads import claim, uploaded_path
 
@@ -197,13 +197,13 @@ def get_analysis(analysis_id: str):
 
 @blp.route("/videos", methods=["GET"])
 @login_required()
+@blp.arguments(UserIdQuerySchema, location="query")
 @blp.response(200, AnalysisSchema(many=True))
-def list_videos():
+def list_videos(query: dict):
     """The caller's analyses (performance history), newest first; clinicians: `?user_id=`."""
-    from web.auth import subject_user_id
-
     rows = db_session().scalars(select(Analysis).where(
-        Analysis.user_id == subject_user_id()).order_by(Analysis.created_at.desc()).limit(100))
+        Analysis.user_id == subject_user_id(query.get("user_id")))
+        .order_by(Analysis.created_at.desc()).limit(100))
     return [analysis_to_dict(a) for a in rows]
 
 
