@@ -34,6 +34,7 @@ lint: install
 	$(BIN)/ruff check .
 
 install: system-deps venv
+	@mkdir -p var/ultralytics
 
 system-deps: ## ffmpeg and redis-server from Debian, when missing
 	@missing=""; \
