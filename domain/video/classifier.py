@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from .keypoints import MODEL_JOINTS, as_sequence, normalize_sequence, resample, resample_mask
+from .synthetic import EXERCISES
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -40,19 +41,7 @@ WINDOW_S = 4.0
 UNKNOWN = "unknown"
 OTHER = "other"
 DEFAULT_THRESHOLD = 0.5
-CLASSES: tuple[str, ...] = (
-    "bench_press",
-    "barbell_biceps_curl",
-    "triceps_pushdown",
-    "lat_pulldown",
-    "squat",
-    "lunge",
-    "pushup",
-    "pullup",
-    "situp",
-    "jumping_jacks",
-    OTHER,
-)
+CLASSES: tuple[str, ...] = (*EXERCISES, OTHER)
 SYNTHETIC_ONLY = ("barbell_biceps_curl", "triceps_pushdown", "lat_pulldown", "lunge")
 
 

@@ -7,7 +7,7 @@
   filter, frames are optionally downscaled, and a time window ``[start_s, start_s + duration_s)``
   can be selected so long videos can be split into chunks processed in parallel.
 * :func:`read_image` decodes a still image (EXIF orientation applied).
-* :class:`VideoEncoder` / :func:`normalize_video` write browser-playable H.264 MP4 files.
+* :class:`VideoEncoder` writes browser-playable H.264 MP4 files.
 
 Only local files are read: every FFmpeg/ffprobe input is restricted to the ``file`` protocol
 and to a whitelist of demuxers (no playlists, no network, no concat tricks).
@@ -39,7 +39,6 @@ __all__ = [
     "MediaInfo",
     "VideoEncoder",
     "iter_frames",
-    "normalize_video",
     "output_size",
     "probe",
     "read_image",
@@ -568,44 +567,3 @@ class VideoEncoder:
         else:
             self.abort()
 
-
-def normalize_video(
-    src: str | os.PathLike,
-    dst: str | os.PathLike,
-    *,
-    fps: float,
-    max_side: int | None = None,
-    crf: int = 23,
-    preset: str = "veryfast",
-) -> MediaInfo:
-    """Re-encode ``src`` as a constant-``fps`` H.264 MP4 (rotation baked in, no audio, longer side
-    at most ``max_side``).  Returns the probe of the result."""
-    info = probe(src, max_seconds=math.inf, max_pixels=2**62)
-    if info.kind != "video":
-        raise MediaError("no_video_stream", "only videos can be normalised")
-    w, h = output_size(info.width, info.height, max_side)
-    w, h = w + (w % 2), h + (h % 2)
-    Path(dst).parent.mkdir(parents=True, exist_ok=True)
-    stream = ffmpeg.input(_src(src), **_INPUT_OPTS).video
-    stream = stream.filter("fps", fps=fps).filter("scale", w, h, flags="area")
-    try:
-        (
-            ffmpeg.output(
-                stream,
-                str(dst),
-                vcodec="libx264",
-                pix_fmt="yuv420p",
-                preset=preset,
-                crf=crf,
-                movflags="+faststart",
-                an=None,
-                format="mp4",
-            )
-            .global_args("-nostdin", "-hide_banner", "-loglevel", "error")
-            .overwrite_output()
-            .run(capture_stdout=True, capture_stderr=True)
-        )
-    except ffmpeg.Error as exc:
-        stderr = (exc.stderr or b"").decode("utf-8", "replace")
-        raise MediaError("decode_failed", f"ffmpeg failed: {_ffmpeg_reason(stderr)}") from exc
-    return probe(dst, max_seconds=math.inf, max_pixels=2**62)

@@ -23,38 +23,13 @@ import cv2
 import numpy as np
 
 from domain.video import media
+from domain.video.keypoints import JOINT_INDEX, SKELETON_EDGES
 
 __all__ = ["COCO_EDGES", "RenderResult", "draw_overlay", "render_annotated"]
 
-KEYPOINT_INDEX = {
-    name: i
-    for i, name in enumerate(
-        (
-            "nose",
-            "left_eye",
-            "right_eye",
-            "left_ear",
-            "right_ear",
-            "left_shoulder",
-            "right_shoulder",
-            "left_elbow",
-            "right_elbow",
-            "left_wrist",
-            "right_wrist",
-            "left_hip",
-            "right_hip",
-            "left_knee",
-            "right_knee",
-            "left_ankle",
-            "right_ankle",
-        )  # fmt: skip
-    )
-}
-# COCO-17 skeleton (0-based), as drawn by Ultralytics / pycocotools.
-COCO_EDGES: tuple[tuple[int, int], ...] = (
-    (15, 13), (13, 11), (16, 14), (14, 12), (11, 12), (5, 11), (6, 12), (5, 6),
-    (5, 7), (6, 8), (7, 9), (8, 10), (1, 2), (0, 1), (0, 2), (1, 3), (2, 4), (3, 5), (4, 6),
-)  # fmt: skip
+# COCO-17 joint names and skeleton: one definition, in domain.video.keypoints.
+KEYPOINT_INDEX = JOINT_INDEX
+COCO_EDGES = SKELETON_EDGES
 _LEFT = {1, 3, 5, 7, 9, 11, 13, 15}
 _RIGHT = {2, 4, 6, 8, 10, 12, 14, 16}
 _COLOR_LEFT = (255, 160, 0)  # BGR: blue-ish

@@ -153,11 +153,7 @@ def test_iter_frames_is_lazy_and_closable():
     gen.close()  # stops ffmpeg without reading the rest
 
 
-def test_encoder_and_normalize(tmp_path):
-    out = tmp_path / "norm.mp4"
-    info = media.normalize_video(SAMPLE, out, fps=10, max_side=320)
-    assert (info.width, info.height, info.codec) == (320, 180, "h264")
-    assert info.fps == pytest.approx(10)
+def test_encoder_pads_odd_sizes(tmp_path):
     enc_path = tmp_path / "odd.mp4"
     with media.VideoEncoder(enc_path, 33, 21, 5) as enc:
         for i in range(5):
