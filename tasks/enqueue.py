@@ -9,9 +9,6 @@ from sqlalchemy.orm import Session
 from models import Job
 from workers.celery_app import app
 
-JOB_KINDS = ("plan.generate", "feedback.process", "video.analyze", "keypoints.analyze",
-             "batch.reprocess")
-
 
 def pipeline(kind: str, job_id: str) -> Signature:
     """The canvas that runs a job of this kind from its start (every step is idempotent)."""
@@ -50,9 +47,7 @@ def create_job(session: Session, *, user_id: str, kind: str, params: dict | None
     return job
 
 
-def send_job(
-    job_id: str, kind: str, params: dict | None = None, priority: int | None = None
-) -> None:
+def send_job(job_id: str, kind: str, priority: int | None = None) -> None:
     """Publish the job's entry task. The caller has committed the job row first."""
     try:
         pipeline(kind, job_id).apply_async(priority=priority)

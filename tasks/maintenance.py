@@ -34,7 +34,7 @@ def _resend_or_fail(job: Job, now, resend: list, failed: list) -> None:
         return
     job.params = {**(job.params or {}), "resends": resends + 1}
     job.enqueued_at = job.heartbeat_at = now
-    resend.append((job.id, job.kind, job.params))
+    resend.append((job.id, job.kind))
 
 
 @app.task(name="maintenance.sweep_stuck_jobs")
@@ -61,13 +61,13 @@ def sweep_stuck_jobs() -> dict:
                 timed_out.append(job.id)
             elif deadline_passed(job, STALL_AFTER_S, now):
                 _resend_or_fail(job, now, resend, failed)
-    for job_id, kind, params in resend:
-        send_job(job_id, kind, params)
+    for job_id, kind in resend:
+        send_job(job_id, kind)
     for job_id in failed:
         fail_job(job_id, "job_stalled", "the job stopped making progress and was abandoned")
     for job_id in timed_out:
         fail_job(job_id, "job_timeout", "the job ran past its deadline")
-    resent = [job_id for job_id, _, _ in resend]
+    resent = [job_id for job_id, _ in resend]
     if resent or failed or timed_out:
         log_event(logger, "sweeper acted", resent=resent, failed=failed, timed_out=timed_out)
     return {"resent": resent, "failed": failed, "timed_out": timed_out}

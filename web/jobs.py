@@ -72,7 +72,7 @@ def enqueue(kind: str, *, params: dict | None = None, subject_type: str | None =
             raise ApiError(409, "conflict", "a conflicting request was accepted first") from None
         return accepted(first)
     try:
-        send_job(job.id, kind, params, priority=priority)
+        send_job(job.id, kind, priority=priority)
     except BrokerUnavailable:
         # The row stays; the sweeper re-enqueues queued jobs whose message never arrived.
         pass
