@@ -18,7 +18,7 @@ from tests.support.stack import BIN, ROOT, Client, wait_until
 class Receiver:
     """A real HTTP server on 127.0.0.1 that records deliveries and answers as scripted."""
 
-    def __init__(self, answers: list[int] | None = None, default: int = 200):
+    def __init__(self, answers: list[int] | None = None, default: int = 200, port: int = 0):
         self.answers, self.default = list(answers or []), default
         self.received: list[dict] = []
         receiver = self
@@ -36,7 +36,7 @@ class Receiver:
             def log_message(self, *_args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     @property
