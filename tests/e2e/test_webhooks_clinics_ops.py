@@ -209,3 +209,11 @@ def test_ops_reprocess_twice(stack, anon: Client, patient: Client, shared_data):
     # The second run finds a result from the current models: nothing is duplicated.
     assert counts[1][0]["reprocessed"] == 0 and counts[1][0]["skipped"] == 1
     assert counts[1][1] == 1
+
+    # The same batch from the command line, as ops scripts run it.
+    run = subprocess.run([str(BIN / "flask"), "--app", "wsgi", "ops", "reprocess", "--user",
+                          user_id, "--ops-email", email], cwd=ROOT, env=stack.env,
+                         capture_output=True, text=True, check=True)
+    batch_id = run.stdout.split("batch job ")[1].split()[0]
+    job = ops.wait_job(batch_id, timeout=120)
+    assert job["status"] == "succeeded" and job["result"]["skipped"] == 1
