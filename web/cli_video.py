@@ -45,16 +45,22 @@ def load_references(if_empty: bool) -> None:
 
 @ml_cli.command("train-classifier")
 @click.option("--version", "version", default=None, help="Artifact version (default: next).")
-@click.option("--epochs", type=int, default=None)
+@click.option("--epochs", type=int, default=30, show_default=True)
+@click.option("--synthetic-per-class", type=int, default=200, show_default=True)
+@click.option("--max-penn", type=int, default=None,
+              help="Use at most this many real training sequences (a quick trial run).")
 @click.option("--seed", type=int, default=0)
-def train_classifier(version: str | None, epochs: int | None, seed: int) -> None:
+def train_classifier(version: str | None, epochs: int, synthetic_per_class: int,
+                     max_penn: int | None, seed: int) -> None:
     """Train the GRU + attention classifier on Penn Action (real) and synthetic sequences."""
     from domain.video.classifier import train_classifier as train
 
     root = settings.artifacts_dir / "classifier"
     version = version or next_version(root, "classifier-v")
-    kwargs = {"epochs": epochs} if epochs else {}
-    metrics = train(root / version, version, seed=seed, **kwargs)
+    metrics = train(root, version, seed=seed, epochs=epochs,
+                    synthetic_per_class=synthetic_per_class,
+                    synthetic_val_per_class=min(30, synthetic_per_class),
+                    max_penn_train=max_penn, verbose=0)
     click.echo(json.dumps({k: v for k, v in metrics.items() if not isinstance(v, dict | list)},
                           indent=1, default=str))
     click.echo(f"wrote {root / version}; activate it with CLASSIFIER_VERSION={version}")

@@ -197,3 +197,20 @@ def test_deleting_account_removes_files_and_rows(stack, anon: Client, shared_dat
                                  {"u": user_id}).scalar()
             assert count == 0, table
     engine.dispose()
+
+
+def test_train_classifier_cli_writes_a_versioned_artifact(stack, tmp_path):
+    """A short trial run of `flask ml train-classifier` (the committed model took 30 epochs)."""
+    from tests.support.stack import BIN, ROOT
+
+    env = dict(stack.env, ARTIFACTS_DIR=str(tmp_path))
+    run = subprocess.run([str(BIN / "flask"), "--app", "wsgi", "ml", "train-classifier",
+                          "--epochs", "1", "--synthetic-per-class", "4", "--max-penn", "60"],
+                         cwd=ROOT, env=env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-3000:]
+    artifact = tmp_path / "classifier" / "classifier-v1"
+    for name in ("model.keras", "labels.json", "metrics.json", "confusion_matrix.png",
+                 "training_curves.png"):
+        assert (artifact / name).stat().st_size > 0, name
+    metrics = json.loads((artifact / "metrics.json").read_text())
+    assert "per_class" in metrics["real_validation"]
