@@ -37,26 +37,38 @@ def update_progress(job_id: str, progress: int, stage: str | None = None) -> Non
         job.heartbeat_at = utcnow()
 
 
-def fail_job(job_id: str, code: str, message: str) -> Job | None:
+# kind -> object with on_failed(session, job) / on_succeeded(session, job); set by task modules
+JOB_HOOKS: dict[str, object] = {}
+
+
+def _end_job(job_id: str, status: str, **fields) -> bool:
+    """Move a job that has not ended to `status` (once), then run its kind's hook and tell its
+    batch, in the same transaction."""
     with session_scope() as session:
         job = session.get(Job, job_id)
         if job is None or job.status in TERMINAL_STATUSES:
-            return None
-        job.status = "failed"
-        job.error_code = code
-        job.error_message = message[:2000]
-        job.finished_at = utcnow()
+            return False
+        job.status, job.finished_at = status, utcnow()
+        for name, value in fields.items():
+            setattr(job, name, value)
         session.flush()
         hook = JOB_HOOKS.get(job.kind)
         if hook is not None:
-            hook.on_failed(session, job)
-        _notify_parent(session, job)
-    log_event(logger, "job failed", level=logging.WARNING, code=code, error=message[:500])
-    return job
+            (hook.on_succeeded if status == "succeeded" else hook.on_failed)(session, job)
+        if job.parent_id:
+            from tasks.maintenance import child_job_ended
+
+            child_job_ended(session, job.parent_id)
+    return True
 
 
-# kind -> object with on_failed(session, job) / on_succeeded(session, job); set by task modules
-JOB_HOOKS: dict[str, object] = {}
+def fail_job(job_id: str, code: str, message: str) -> None:
+    if _end_job(job_id, "failed", error_code=code, error_message=message[:2000]):
+        log_event(logger, "job failed", level=logging.WARNING, code=code, error=message[:500])
+
+
+def succeed_job(job_id: str, result: dict | None) -> None:
+    _end_job(job_id, "succeeded", progress=100, stage="done", result=result)
 
 
 class JobTask(Task):
@@ -123,29 +135,6 @@ class JobTask(Task):
             succeed_job(job_id, result)
         return result
 
-
-def succeed_job(job_id: str, result: dict | None) -> None:
-    with session_scope() as session:
-        job = session.get(Job, job_id)
-        if job is None or job.status in TERMINAL_STATUSES:
-            return
-        job.status = "succeeded"
-        job.progress = 100
-        job.stage = "done"
-        job.result = result
-        job.finished_at = utcnow()
-        session.flush()
-        hook = JOB_HOOKS.get(job.kind)
-        if hook is not None:
-            hook.on_succeeded(session, job)
-        _notify_parent(session, job)
-
-
-def _notify_parent(session, job: Job) -> None:
-    if job.parent_id:
-        from tasks.maintenance import child_job_ended
-
-        child_job_ended(session, job.parent_id)
 
 
 def deadline_passed(job: Job, deadline_s: int, now=None) -> bool:

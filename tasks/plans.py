@@ -20,6 +20,7 @@ from domain.plans.service import generate_plan
 from models import Exercise, Job, Plan, PlanFeedback, Profile, ReadinessEntry
 from models.db import session_scope
 from tasks import events
+from tasks.feedback import feedback_of_job
 from tasks.jobs import JobTask, update_progress
 from workers import model_registry
 from workers.celery_app import app
@@ -163,9 +164,7 @@ def regenerate(self, job_id: str) -> dict:
     the feedback asked."""
     update_progress(job_id, 60, "regenerating")
     with session_scope() as session:
-        feedback = session.scalar(select(PlanFeedback).where(PlanFeedback.job_id == job_id))
-        if feedback is None:
-            raise DomainError("the feedback of this job is missing", code="feedback_missing")
+        feedback = feedback_of_job(session, job_id)
         rated = session.get(Plan, feedback.plan_id)
         rated.status = "completed"
         result = build(session, job_id, feedback.user_id, rated.week + 1)

@@ -349,31 +349,31 @@ class _AnalysisHooks:
 
     @staticmethod
     def on_succeeded(session: Session, job: Job) -> None:
-        analysis = session.get(Analysis, (job.params or {}).get("analysis_id"))
-        if analysis is None:
-            return
-        analysis.status = "succeeded"
-        result = analysis.result or {}
-        events.emit(session, "video.analysis.succeeded", analysis.user_id, {
-            "analysis_id": analysis.id, "job_id": job.id, "status": "succeeded",
-            "label": (result.get("exercise") or {}).get("label"),
-            "rep_count": result.get("rep_count"),
-            "links": {"analysis": f"/api/v1/videos/{analysis.id}", "job": f"/api/v1/jobs/{job.id}"},
-        }, key=job.id)
-        if analysis.is_reference:
+        analysis = _settle(session, job, "succeeded")
+        if analysis is not None and analysis.is_reference:
             _store_reference(session, analysis)
 
     @staticmethod
     def on_failed(session: Session, job: Job) -> None:
-        analysis = session.get(Analysis, (job.params or {}).get("analysis_id"))
-        if analysis is None:
-            return
-        analysis.status = "failed"
-        events.emit(session, "video.analysis.failed", analysis.user_id, {
-            "analysis_id": analysis.id, "job_id": job.id, "status": "failed",
-            "error": {"code": job.error_code, "message": job.error_message},
-            "links": {"analysis": f"/api/v1/videos/{analysis.id}", "job": f"/api/v1/jobs/{job.id}"},
-        }, key=job.id)
+        _settle(session, job, "failed")
+
+
+def _settle(session: Session, job: Job, status: str) -> Analysis | None:
+    analysis = session.get(Analysis, (job.params or {}).get("analysis_id"))
+    if analysis is None:
+        return None
+    analysis.status = status
+    data = {"analysis_id": analysis.id, "job_id": job.id, "status": status,
+            "links": {"analysis": f"/api/v1/videos/{analysis.id}",
+                      "job": f"/api/v1/jobs/{job.id}"}}
+    if status == "succeeded":
+        result = analysis.result or {}
+        data.update(label=(result.get("exercise") or {}).get("label"),
+                    rep_count=result.get("rep_count"))
+    else:
+        data["error"] = {"code": job.error_code, "message": job.error_message}
+    events.emit(session, f"video.analysis.{status}", analysis.user_id, data, key=job.id)
+    return analysis
 
 
 def _store_reference(session: Session, analysis: Analysis) -> None:
