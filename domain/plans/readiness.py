@@ -104,3 +104,27 @@ def compute_readiness(
                      "n_readings": len(usable)},
     }
     return Readiness(score, band, RECOMMENDATIONS[band], components, source)
+
+
+def lighten_day(day: dict, score: float) -> dict | None:
+    """Today's session made lighter after a low readiness score (seed 004: readiness steers
+    intensity): one set fewer on multi-set exercises, repetitions and holds x0.8, plyometrics
+    left out while at least four exercises remain. Returns the new day, or None when the score
+    is not low or the day was already lightened (it is lightened once)."""
+    if score >= LOW_THRESHOLD or day.get("lighter"):
+        return None
+    note = f"readiness {score:.0f}/100 < {LOW_THRESHOLD}: lighter session today"
+    exercises = [dict(item) for item in day["exercises"]]
+    keep = [e for e in exercises if e.get("category") != "plyometrics"]
+    if len(keep) >= 4:
+        exercises = keep
+    for item in exercises:
+        if item["sets"] > 1:
+            item["sets"] -= 1
+        if item.get("reps"):
+            item["reps"] = max(3, round(item["reps"] * 0.8))
+        if item.get("duration_s"):
+            item["duration_s"] = max(10, int(round(item["duration_s"] * 0.8 / 5.0) * 5))
+        item["reasons"] = [*item.get("reasons", []), note]
+    return {**day, "exercises": exercises, "lighter": True, "readiness_score": round(score, 1),
+            "notes": [*day.get("notes", []), note]}

@@ -133,11 +133,20 @@ def test_feedback_loop_changes_next_week(patient: Client):
 
 
 def test_readiness(patient: Client):
+    plan = make_plan(patient)
+    before = plan["days"][0]
     response = patient.post("/api/v1/readiness",
                             json={"sleep_hours": 4.0, "resting_hr": 80, "hrv_ms": 25})
     assert response.status_code == 201
     low = response.json()
     assert 0 <= low["score"] <= 100 and low["band"] == "low"
+    # Today's session of the current plan is lighter.
+    assert low["session_adjusted"] == {"plan_id": plan["id"], "day": 1,
+                                       "weekday": before["weekday"]}
+    after = patient.get("/api/v1/plans/current").json()["days"][0]
+    assert after["lighter"] is True
+    assert sum(e["sets"] for e in after["exercises"]) < sum(e["sets"] for e in before["exercises"])
+    assert all(e["category"] != "plyometrics" for e in after["exercises"])
     bad = patient.post("/api/v1/readiness", json={"sleep_hours": 30, "resting_hr": 5,
                                                   "hrv_ms": -1})
     assert bad.status_code == 422 and set(bad.json()["errors"]) == {"sleep_hours", "resting_hr",

@@ -88,6 +88,8 @@ class PlanDaySchema(ma.Schema):
     completed = ma.fields.Boolean(required=True)
     completed_at = ma.fields.String(allow_none=True)
     lighter = ma.fields.Boolean()
+    readiness_score = ma.fields.Float()
+    notes = ma.fields.List(ma.fields.String())
     exercises = ma.fields.List(ma.fields.Nested(PlanExerciseSchema), required=True)
 
 
@@ -135,4 +137,6 @@ class ReadinessOutSchema(ma.Schema):
     band = ma.fields.String()
     recommendation = ma.fields.String()
     baseline_source = ma.fields.String(metadata={"description": "personal | population"})
+    session_adjusted = ma.fields.Dict(allow_none=True, metadata={
+        "description": "the plan day made lighter because readiness is low today"})
     components = ma.fields.Dict()

@@ -8,8 +8,8 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from domain.plans.readiness import compute_readiness
-from models import ReadinessEntry
+from domain.plans.readiness import compute_readiness, lighten_day
+from models import Plan, ReadinessEntry
 from web.auth import current_user, login_required, subject_user_id
 from web.db import db_session
 from web.schemas.common import UserIdQuerySchema
@@ -26,6 +26,27 @@ def entry_to_dict(entry: ReadinessEntry) -> dict:
                                                      "hrv_ms", "score", "band")}
     body.update(entry.details or {})
     return body
+
+
+def lighten_todays_session(user_id: str, day: dt.date, score: float) -> dict | None:
+    """A low score today makes the next training day of the current plan lighter."""
+    if day != dt.datetime.now(dt.UTC).date():
+        return None
+    plan = db_session().scalar(select(Plan).where(Plan.user_id == user_id,
+                                                  Plan.status == "active")
+                               .order_by(Plan.week.desc(), Plan.version.desc()).limit(1))
+    if plan is None:
+        return None
+    days = [dict(d) for d in plan.days]
+    upcoming = next((i for i, d in enumerate(days) if not d["completed"]), None)
+    if upcoming is None:
+        return None
+    lighter = lighten_day(days[upcoming], score)
+    if lighter is None:
+        return None
+    days[upcoming] = lighter
+    plan.days = days  # JSON columns change only on assignment
+    return {"plan_id": plan.id, "day": lighter["day"], "weekday": lighter["weekday"]}
 
 
 @blp.route("")
@@ -58,8 +79,9 @@ class ReadinessView(MethodView):
         entry.score = result["score"]
         entry.band = result["band"]
         entry.details = {k: v for k, v in result.items() if k not in ("score", "band")}
+        adjusted = lighten_todays_session(user_id, day, entry.score)
         session.commit()
-        return entry_to_dict(entry)
+        return {**entry_to_dict(entry), "session_adjusted": adjusted}
 
     @login_required()
     @blp.arguments(UserIdQuerySchema, location="query")

@@ -57,3 +57,24 @@ def test_readiness_rejects_bad_input():
         compute_readiness(30, 60, 50)
     with pytest.raises(ValueError):
         compute_readiness(8, "fast", 50)
+
+
+def test_low_readiness_lightens_the_day_once():
+    from domain.plans.readiness import lighten_day
+
+    day = {"day": 1, "weekday": "Monday", "completed": False, "exercises": [
+        {"exercise_id": f"e{i}", "name": "x", "sets": 3, "reps": 10, "duration_s": None,
+         "score": 0.9, "reasons": [], "category": "strength"} for i in range(4)] + [
+        {"exercise_id": "jump", "name": "jump", "sets": 2, "reps": 8, "duration_s": None,
+         "score": 0.8, "reasons": [], "category": "plyometrics"},
+        {"exercise_id": "hold", "name": "plank", "sets": 1, "reps": None, "duration_s": 30,
+         "score": 0.9, "reasons": [], "category": "strength"}]}
+    assert lighten_day(day, 75.0) is None
+    light = lighten_day(day, 30.0)
+    assert light["lighter"] and "jump" not in [e["exercise_id"] for e in light["exercises"]]
+    by_id = {e["exercise_id"]: e for e in light["exercises"]}
+    assert by_id["e0"]["sets"] == 2 and by_id["e0"]["reps"] == 8
+    assert by_id["hold"]["sets"] == 1 and by_id["hold"]["duration_s"] == 25
+    assert any("readiness" in r for r in by_id["e0"]["reasons"])
+    assert lighten_day(light, 20.0) is None  # once
+    assert day["exercises"][0]["sets"] == 3  # the input is not changed
