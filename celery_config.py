@@ -72,4 +72,5 @@ beat_schedule = {
                          "schedule": float(os.environ.get("SWEEP_INTERVAL_S", "30"))},
     "webhooks-sweep-due": {"task": "webhooks.sweep_due",
                            "schedule": float(os.environ.get("WEBHOOK_SWEEP_INTERVAL_S", "15"))},
+    "sweep-orphan-files": {"task": "maintenance.sweep_orphan_files", "schedule": 3600.0},
 }

@@ -184,3 +184,39 @@ def _finish_batch(session, batch: Job) -> dict:
                 {"batch_id": batch.id, "job_id": batch.id, **summary,
                  "links": {"job": f"/api/v1/jobs/{batch.id}"}}, key=batch.id)
     return summary
+
+
+# ---------------------------------------------------------------- storage hygiene
+
+#: files younger than this are left alone (an upload or a task may be writing them)
+ORPHAN_GRACE_S = int(os.environ.get("ORPHAN_GRACE_S", "3600"))
+
+
+@app.task(name="maintenance.sweep_orphan_files")
+def sweep_orphan_files() -> dict:
+    """Remove stored files nothing refers to: uploads left in incoming/ by a crashed request,
+    and the folders of deleted users (a task still running when the account was deleted may
+    have written after it)."""
+    import shutil
+    import time
+
+    from infra import storage
+    from models import User
+
+    cutoff = time.time() - ORPHAN_GRACE_S
+    removed: list[str] = []
+    for path in storage.incoming_dir().iterdir():
+        if path.stat().st_mtime < cutoff:
+            path.unlink(missing_ok=True)
+            removed.append(f"incoming/{path.name}")
+    users_root = storage.root() / "users"
+    if users_root.is_dir():
+        with session_scope() as session:
+            known = set(session.scalars(select(User.id)))
+        for folder in users_root.iterdir():
+            if folder.name not in known and folder.stat().st_mtime < cutoff:
+                shutil.rmtree(folder, ignore_errors=True)
+                removed.append(f"users/{folder.name}")
+    if removed:
+        log_event(logger, "orphan files removed", removed=removed[:50], count=len(removed))
+    return {"removed": removed}
