@@ -89,58 +89,37 @@ def machine_info() -> dict:
     }
 
 
-def tree_rss(pid: int) -> int:
-    """RSS in bytes of a process and all its descendants (0 if it is gone)."""
+def _per_process(pid: int, read) -> list[int]:
+    """`read(process)` for a process and all its descendants (processes gone are skipped)."""
     import psutil
 
     try:
         root = psutil.Process(pid)
         procs = [root, *root.children(recursive=True)]
     except psutil.NoSuchProcess:
-        return 0
-    total = 0
+        return []
+    values = []
     for proc in procs:
         try:
-            total += proc.memory_info().rss
-        except psutil.NoSuchProcess:
+            values.append(read(proc))
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
             pass
-    return total
+    return values
+
+
+def tree_rss(pid: int) -> int:
+    """RSS in bytes of a process and all its descendants (0 if it is gone)."""
+    return sum(_per_process(pid, lambda proc: proc.memory_info().rss))
 
 
 def max_process_rss(pid: int) -> int:
     """The largest RSS of a single process in the tree rooted at pid."""
-    import psutil
-
-    try:
-        root = psutil.Process(pid)
-        procs = [root, *root.children(recursive=True)]
-    except psutil.NoSuchProcess:
-        return 0
-    best = 0
-    for proc in procs:
-        try:
-            best = max(best, proc.memory_info().rss)
-        except psutil.NoSuchProcess:
-            pass
-    return best
+    return max(_per_process(pid, lambda proc: proc.memory_info().rss), default=0)
 
 
 def tree_pss(pid: int) -> int:
     """PSS in bytes of a process tree: shared (copy-on-write) pages counted once, split."""
-    import psutil
-
-    try:
-        root = psutil.Process(pid)
-        procs = [root, *root.children(recursive=True)]
-    except psutil.NoSuchProcess:
-        return 0
-    total = 0
-    for proc in procs:
-        try:
-            total += getattr(proc.memory_full_info(), "pss", 0)
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            pass
-    return total
+    return sum(_per_process(pid, lambda proc: getattr(proc.memory_full_info(), "pss", 0)))
 
 
 class RssSampler:
