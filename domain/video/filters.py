@@ -20,7 +20,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-__all__ = ["enhance", "has_enough_content"]
+__all__ = ["enhance"]
 
 
 def enhance(
@@ -47,16 +47,3 @@ def enhance(
     return out
 
 
-def has_enough_content(
-    frame_bgr: np.ndarray,
-    *,
-    min_std: float = 6.0,
-    min_mean: float = 12.0,
-    max_mean: float = 245.0,
-) -> bool:
-    """Cheap check that a frame is worth running pose on: not (nearly) black, white or uniform."""
-    gray = frame_bgr if frame_bgr.ndim == 2 else cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2GRAY)
-    small = cv2.resize(gray, (64, 64), interpolation=cv2.INTER_AREA) if gray.size > 4096 else gray
-    mean, std = cv2.meanStdDev(small)
-    mean_v, std_v = float(mean[0][0]), float(std[0][0])
-    return std_v >= min_std and min_mean <= mean_v <= max_mean

@@ -255,24 +255,6 @@ def resample_mask(mask: np.ndarray, length: int) -> np.ndarray:
     return mask[idx]
 
 
-def resample_sequence(seq: np.ndarray, length: int) -> np.ndarray:
-    """Resample a pixel sequence (T, 17, 3) to ``length`` frames; a joint is masked in an
-    output frame when it is masked in either neighbouring input frame."""
-    seq = as_sequence(seq)
-    T = seq.shape[0]
-    if length == T:
-        return seq.copy()
-    if T == 1:
-        return np.repeat(seq, length, axis=0)
-    pos = np.linspace(0, T - 1, length)
-    lo = np.floor(pos).astype(int)
-    hi = np.minimum(lo + 1, T - 1)
-    w = (pos - lo)[:, None, None]
-    out = seq[lo] * (1 - w) + seq[hi] * w
-    out[..., 2] = np.minimum(seq[lo, :, 2], seq[hi, :, 2])
-    return out.astype(np.float32)
-
-
 def mirror_sequence(seq: np.ndarray, width: float) -> np.ndarray:
     """Horizontal mirror of a pixel sequence: x -> width - x and left/right joints swapped."""
     seq = as_sequence(seq)
@@ -305,13 +287,6 @@ def from_penn(x, y, visibility) -> np.ndarray:
     out[:, idx, 1] = y
     out[:, idx, 2] = (v > 0).astype(np.float32)
     return out
-
-
-def from_frames(frames) -> np.ndarray:
-    """``[[[x, y, score] x 17], ...]`` (the ``POST /analyses`` layout) -> (T, 17, 3)."""
-    if len(frames) == 0:
-        return np.zeros((0, 17, 3), np.float32)
-    return as_sequence(frames)
 
 
 def from_pushfit(data) -> np.ndarray:
