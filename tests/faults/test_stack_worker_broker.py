@@ -21,7 +21,7 @@ from tests.faults.conftest import (
     running_stack,
     wait_status,
 )
-from tests.support.stack import RedisServer
+from tests.support.stack import RedisServer, wait_until
 
 pytestmark = pytest.mark.faults
 
@@ -187,3 +187,47 @@ def test_redis_restart_with_jobs_queued_and_running(stack, long_clip, shared_dat
     after = client.post("/api/v1/plans")
     assert after.status_code == 202
     assert client.wait_job(after.json()["job_id"], timeout=60)["status"] == "succeeded"
+
+
+def test_cancel_a_batch_while_its_children_wait(stack, shared_data):
+    """Ops cancel a reprocessing batch whose children are still queued (the video worker is
+    down): the batch and its children end canceled, the analyses keep their earlier results,
+    and nothing runs for them when the worker is back."""
+    import json
+
+    from tests.faults.conftest import create_user
+
+    client = register(stack)
+    frames = json.loads((shared_data / "pushfit_sample" / "correct5.json").read_text())
+    body = {"fps": 25, "width": 640, "height": 360, "layout": "coco17",
+            "frames": [[[k["x"], k["y"], k["score"]] for k in f["keypoints"]] for f in frames]}
+    analyses = []
+    for _ in range(3):
+        accepted = client.post("/api/v1/analyses", json=body).json()
+        assert client.wait_job(accepted["job_id"], timeout=90)["status"] == "succeeded"
+        analyses.append(accepted["id"])
+    user_id = client.get("/api/v1/me").json()["id"]
+    stack.execute_sql("DELETE FROM analysis_results WHERE analysis_id IN "
+                      "(SELECT id FROM analyses WHERE user_id = :u)", {"u": user_id})
+
+    ops = create_user(stack, "ops")
+    stack.stop_process("worker1", signal.SIGTERM)
+    try:
+        batch = ops.post("/api/v1/ops/reprocess", json={"user_id": user_id}).json()
+        wait_until(lambda: len(query(stack, "SELECT id FROM jobs WHERE parent_id = :b",
+                                     {"b": batch["job_id"]})) == 3, 30, message="children")
+        canceled = ops.post(f"/api/v1/jobs/{batch['job_id']}/cancel")
+        assert canceled.status_code == 200 and canceled.json()["status"] == "canceled"
+        again = ops.post(f"/api/v1/jobs/{batch['job_id']}/cancel")
+        assert again.status_code == 409
+    finally:
+        stack.start_worker("worker1", "video,pose")
+    time.sleep(5)  # the worker drains the children's messages: they find their jobs ended
+    statuses = [r["status"] for r in query(stack, "SELECT status FROM jobs WHERE parent_id = :b",
+                                           {"b": batch["job_id"]})]
+    assert statuses == ["canceled"] * 3
+    for analysis_id in analyses:
+        video = client.get(f"/api/v1/analyses/{analysis_id}").json()
+        assert video["status"] == "succeeded" and video["result"]["rep_count"] >= 1
+        assert result_rows(stack, analysis_id) == []  # nothing was re-run
+    assert ops.get(f"/api/v1/jobs/{batch['job_id']}").json()["status"] == "canceled"
