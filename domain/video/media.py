@@ -18,6 +18,7 @@ Requires the ``ffmpeg`` and ``ffprobe`` executables (Debian package ``ffmpeg``).
 from __future__ import annotations
 
 import collections
+import json
 import math
 import os
 import re
@@ -183,12 +184,25 @@ def _parse_signed(value) -> float | None:
     return out if math.isfinite(out) else None
 
 
+#: ffprobe runs inside web requests: a pathological file must not hold a request for ever
+PROBE_TIMEOUT_S = float(os.environ.get("PROBE_TIMEOUT_S", "30"))
+
+
 def _ffprobe(path: str, **kwargs) -> dict:
+    """ffmpeg-python's probe, with a time limit (its own has none)."""
+    from ffmpeg._utils import convert_kwargs_to_cmd_line_args
+
+    args = ["ffprobe", "-show_format", "-show_streams", "-of", "json"]
+    args += convert_kwargs_to_cmd_line_args({"v": "error", **_INPUT_OPTS, **kwargs})
+    args.append(path)
     try:
-        return ffmpeg.probe(path, v="error", **_INPUT_OPTS, **kwargs)
-    except ffmpeg.Error as exc:
-        stderr = (exc.stderr or b"").decode("utf-8", "replace").strip()
-        raise _ProbeFailed(stderr) from exc
+        done = subprocess.run(args, capture_output=True, timeout=PROBE_TIMEOUT_S, check=False)
+    except subprocess.TimeoutExpired:
+        message = f"the file could not be inspected within {PROBE_TIMEOUT_S:g} s"
+        raise MediaError("unreadable_media", message) from None
+    if done.returncode != 0:
+        raise _ProbeFailed(done.stderr.decode("utf-8", "replace").strip())
+    return json.loads(done.stdout.decode("utf-8"))
 
 
 class _ProbeFailed(Exception):

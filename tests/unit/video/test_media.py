@@ -209,3 +209,11 @@ def test_truncated_faststart_video_decodes_partially(tmp_path):
     info = probe(cut)  # the index is intact, so probing succeeds
     frames = list(iter_frames(cut, fps=10, info=info))
     assert 0 < len(frames) < info.duration_s * 10 - 2  # what is there is decoded, no crash
+
+
+def test_probe_has_a_time_limit(monkeypatch):
+    monkeypatch.setattr(media, "PROBE_TIMEOUT_S", 0.0001)
+    with pytest.raises(MediaError) as raised:
+        probe(SAMPLE)
+    assert raised.value.code == "unreadable_media" and "could not be inspected" in (
+        raised.value.message)
