@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent
+#: signs bearer tokens when SECRET_KEY is unset: fine on a laptop, never in production
+DEVELOPMENT_SECRET_KEY = "dev-secret-change-me-in-production-0123456789"
 
 
 def _env_int(name: str, default: int) -> int:
@@ -66,7 +68,7 @@ def load_settings() -> Settings:
             os.environ.get("SHARED_DATA_DIR", PROJECT_ROOT.parent / "shared" / "data")
         ),
         artifacts_dir=Path(os.environ.get("ARTIFACTS_DIR", PROJECT_ROOT / "artifacts")),
-        secret_key=os.environ.get("SECRET_KEY", "dev-secret-change-me-in-production-0123456789"),
+        secret_key=os.environ.get("SECRET_KEY", DEVELOPMENT_SECRET_KEY),
         token_ttl_s=_env_int("TOKEN_TTL_S", 3600),
         max_upload_bytes=_env_int("MAX_UPLOAD_BYTES", 500 * 1024 * 1024),
         max_json_bytes=_env_int("MAX_JSON_BYTES", 8 * 1024 * 1024),

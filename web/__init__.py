@@ -10,7 +10,7 @@ from flask_smorest import Api
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
-from config import settings
+from config import DEVELOPMENT_SECRET_KEY, settings
 from infra.logs import configure_logging, current_request_id
 from web import errors, metrics
 from web.db import close_session
@@ -37,6 +37,8 @@ UPLOAD_ENDPOINTS = {"videos.upload"}
 
 def create_app(overrides: dict | None = None) -> Flask:
     configure_logging()
+    if settings.secret_key == DEVELOPMENT_SECRET_KEY:
+        logger.warning("SECRET_KEY is not set: tokens are signed with the development key")
     app = Flask(__name__)
     app.request_class = StreamingRequest
     app.config.update(
