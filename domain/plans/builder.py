@@ -39,9 +39,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .adaptation import Adjustment
-from .explain import THRESHOLD, guardrail_reasons
+from .explain import THRESHOLD, guardrail_reasons, guardrail_violations
 from .library import Exercise
-from .profile import LEVEL_DIFFICULTY_CEILING, Profile, effective_equipment
+from .profile import Profile, effective_equipment
 from .readiness import LOW_THRESHOLD
 from .rules import INJURY_FOCUS_MUSCLES
 
@@ -140,26 +140,6 @@ class PlanDraft:
             "readiness_score": self.readiness_score, "excluded_ids": list(self.excluded_ids),
             "notes": list(self.notes), "days": [d.to_dict() for d in self.days],
         }
-
-
-def guardrail_violations(
-    profile: Profile, ex: Exercise, level: str | None = None, max_difficulty: int | None = None
-) -> list[str]:
-    """Why a hard guardrail forbids ``ex`` for ``profile`` (empty list = allowed)."""
-    level = level or profile.fitness_level
-    have = effective_equipment(profile.equipment)
-    out = []
-    missing = [e for e in ex.equipment if e not in have]
-    if missing:
-        out.append(f"needs {', '.join(missing)}")
-    if profile.injury in ex.contraindicated_for:
-        out.append(f"contraindicated for {profile.injury}")
-    ceiling = LEVEL_DIFFICULTY_CEILING[level]
-    if max_difficulty is not None:
-        ceiling = min(ceiling, max_difficulty)
-    if ex.difficulty > ceiling:
-        out.append(f"difficulty {ex.difficulty} > {ceiling}")
-    return out
 
 
 def movement_pattern(ex: Exercise) -> str:

@@ -80,24 +80,50 @@ def model_reasons(
     return reasons
 
 
+def _guardrail_checks(profile: Profile, ex: Exercise, level: str,
+                      max_difficulty: int | None = None) -> tuple[list[str], bool, int]:
+    """The three hard guardrails: equipment the user lacks, a contraindication for the injury,
+    and the difficulty ceiling of the level (lowered further by `max_difficulty`)."""
+    have = effective_equipment(profile.equipment)
+    missing = [e for e in ex.equipment if e not in have]
+    ceiling = LEVEL_DIFFICULTY_CEILING[level]
+    if max_difficulty is not None:
+        ceiling = min(ceiling, max_difficulty)
+    return missing, profile.injury in ex.contraindicated_for, ceiling
+
+
+def guardrail_violations(
+    profile: Profile, ex: Exercise, level: str | None = None, max_difficulty: int | None = None
+) -> list[str]:
+    """Why a hard guardrail forbids ``ex`` for ``profile`` (empty list = allowed)."""
+    missing, contraindicated, ceiling = _guardrail_checks(
+        profile, ex, level or profile.fitness_level, max_difficulty)
+    out = []
+    if missing:
+        out.append(f"needs {', '.join(missing)}")
+    if contraindicated:
+        out.append(f"contraindicated for {profile.injury}")
+    if ex.difficulty > ceiling:
+        out.append(f"difficulty {ex.difficulty} > {ceiling}")
+    return out
+
+
 def guardrail_reasons(profile: Profile, ex: Exercise, level: str | None = None) -> list[str]:
     """The hard guardrails, stated for auditing: what an included exercise passed, or which
     guardrail excludes it ("... (excluded)")."""
     level = level or profile.fitness_level
-    have = effective_equipment(profile.equipment)
+    missing, contraindicated, ceiling = _guardrail_checks(profile, ex, level)
     out = []
-    missing = [e for e in ex.equipment if e not in have]
     if missing:
         out.append(f"guardrail: needs {', '.join(missing)} (excluded)")
     elif ex.equipment:
         out.append(f"guardrail: equipment available ({', '.join(ex.equipment)})")
     else:
         out.append("guardrail: no equipment needed")
-    if profile.injury in ex.contraindicated_for:
+    if contraindicated:
         out.append(f"guardrail: contraindicated for {profile.injury} (excluded)")
     elif profile.injury != "none":
         out.append(f"guardrail: not contraindicated for {profile.injury}")
-    ceiling = LEVEL_DIFFICULTY_CEILING[level]
     if ex.difficulty > ceiling:
         out.append(f"guardrail: difficulty {ex.difficulty} > {level} ceiling {ceiling} (excluded)")
     else:
