@@ -82,6 +82,16 @@ def subject_user_id(user_id_arg: str | None = None) -> str:
     raise ApiError(404, "not_found", "no such user")
 
 
+def load_owned(model, object_id: str, what: str, *, write: bool = False):
+    """The row of `model` with this id if the caller may see it (write: if they own it);
+    404 otherwise, exactly as if it did not exist."""
+    row = db_session().get(model, object_id)
+    if row is None:
+        raise ApiError(404, "not_found", f"no such {what}")
+    require_owner(row.user_id, write=write)
+    return row
+
+
 def require_owner(owner_id: str | None, *, write: bool = False) -> None:
     """404 unless the caller owns the object, or (reads only) is the owner's clinician."""
     user = current_user()

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from models import TERMINAL_STATUSES, Analysis, Job
 from models.base import utcnow
-from web.auth import current_user, login_required, require_owner
+from web.auth import current_user, load_owned, login_required
 from web.db import db_session
 from web.errors import ApiError
 from web.jobs import job_to_dict
@@ -16,12 +16,8 @@ from web.schemas.jobs import JobListQuerySchema, JobSchema
 blp = Blueprint("jobs", __name__, url_prefix="/api/v1/jobs", description="Asynchronous jobs")
 
 
-def load_job(job_id: str) -> Job:
-    job = db_session().get(Job, job_id)
-    if job is None:
-        raise ApiError(404, "not_found", "no such job")
-    require_owner(job.user_id)
-    return job
+def load_job(job_id: str, *, write: bool = False) -> Job:
+    return load_owned(Job, job_id, "job", write=write)
 
 
 @blp.route("")
@@ -52,8 +48,7 @@ def get_job(job_id: str):
 @blp.response(200, JobSchema)
 def cancel_job(job_id: str):
     """Cancel a job that has not ended; its remaining tasks stop at their next step."""
-    job = load_job(job_id)
-    require_owner(job.user_id, write=True)
+    job = load_job(job_id, write=True)
     if job.status in TERMINAL_STATUSES:
         raise ApiError(409, "job_ended", f"the job already ended ({job.status})")
     # A canceled batch cancels the children that have not ended; tasks stop at their next step.

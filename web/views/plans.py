@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from models import Plan, PlanFeedback, Profile
 from models.base import utcnow
-from web.auth import current_user, login_required, require_owner, subject_user_id
+from web.auth import current_user, load_owned, login_required, subject_user_id
 from web.db import db_session
 from web.errors import ApiError
 from web.jobs import enqueue, replay
@@ -30,11 +30,7 @@ def plan_to_dict(plan: Plan, feedback: PlanFeedback | None = None) -> dict:
 
 
 def load_plan(plan_id: str, *, write: bool = False) -> Plan:
-    plan = db_session().get(Plan, plan_id)
-    if plan is None:
-        raise ApiError(404, "not_found", "no such plan")
-    require_owner(plan.user_id, write=write)
-    return plan
+    return load_owned(Plan, plan_id, "plan", write=write)
 
 
 def feedback_of(plan: Plan) -> PlanFeedback | None:

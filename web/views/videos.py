@@ -18,7 +18,7 @@ from domain.video.synthetic import EXERCISES
 from infra import storage
 from models import Analysis, AnalysisResult
 from models.base import new_id
-from web.auth import current_user, login_required, require_owner, subject_user_id
+from web.auth import current_user, load_owned, login_required, subject_user_id
 from web.db import db_session
 from web.errors import ApiError
 from web.jobs import enqueue, replay
@@ -172,11 +172,7 @@ def upload_keypoints(body: dict):
 
 
 def load_analysis(analysis_id: str) -> Analysis:
-    analysis = db_session().get(Analysis, analysis_id)
-    if analysis is None:
-        raise ApiError(404, "not_found", "no such analysis")
-    require_owner(analysis.user_id)
-    return analysis
+    return load_owned(Analysis, analysis_id, "analysis")
 
 
 @blp.route("/videos/<analysis_id>")
