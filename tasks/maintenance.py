@@ -112,7 +112,7 @@ def reprocess_batch(self, job_id: str) -> dict | None:
     from celery_config import BATCH_PRIORITY
     from models import AnalysisResult
     from tasks.enqueue import create_job
-    from tasks.video import models_used
+    from tasks.video import models_key, models_used
 
     children = []
     with session_scope() as session:
@@ -123,8 +123,7 @@ def reprocess_batch(self, job_id: str) -> dict | None:
         analyses = select_analyses(session, batch.params or {})
         skipped = 0
         for analysis in analyses:
-            models = models_used(analysis.source)
-            key = f"pose={models['pose']};classifier={models['classifier']}"
+            key = models_key(models_used(analysis.source))
             done = session.scalar(select(AnalysisResult.id).where(
                 AnalysisResult.analysis_id == analysis.id, AnalysisResult.models_key == key))
             if done is not None:

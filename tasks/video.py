@@ -274,6 +274,11 @@ def models_used(source: str) -> dict:
             "classifier": settings.classifier_version}
 
 
+def models_key(models: dict) -> str:
+    """The key of a result in an analysis' history: the model versions that made it."""
+    return f"pose={models['pose']};classifier={models['classifier']}"
+
+
 @app.task(bind=True, base=Step, name="video.analyze")
 def video_analyze(self, job_id: str) -> dict:
     update_progress(job_id, 70, "classifying")
@@ -290,15 +295,15 @@ def video_analyze(self, job_id: str) -> dict:
                                threshold=settings.angle_threshold_deg)
     models = models_used(source)
     result["models"] = models
-    models_key = f"pose={models['pose']};classifier={models['classifier']}"
+    key = models_key(models)
     update_progress(job_id, 85, "comparing")
     with session_scope() as session:
         analysis = _analysis(session, job_id)
         analysis.result = result
         row = session.scalar(select(AnalysisResult).where(
-            AnalysisResult.analysis_id == analysis.id, AnalysisResult.models_key == models_key))
+            AnalysisResult.analysis_id == analysis.id, AnalysisResult.models_key == key))
         if row is None:
-            row = AnalysisResult(analysis_id=analysis.id, models_key=models_key)
+            row = AnalysisResult(analysis_id=analysis.id, models_key=key)
             session.add(row)
         row.models, row.result, row.job_id = models, result, job_id
     return {"label": result["exercise"]["label"], "rep_count": result["rep_count"]}
