@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 
+from celery.app import trace as _trace
 from kombu import Exchange, Queue
 
 from config import settings
@@ -46,6 +47,10 @@ task_reject_on_worker_lost = True
 worker_prefetch_multiplier = 1
 worker_max_tasks_per_child = 200
 worker_hijack_root_logger = False
+# Privacy: Celery logs "Task x[id] succeeded in 0.1s: <return value>" at INFO, and a task's return
+# value can be an analysis result (health data). Log the task, its id and its runtime only; the
+# result lives in the jobs table. (`celery.app.trace` reads this format at each log call.)
+_trace.LOG_SUCCESS = "Task %(name)s[%(id)s] succeeded in %(runtime)ss"
 
 # Limits: the longest task (a 10-minute video chunk group) must finish well inside these.
 task_soft_time_limit = 900
