@@ -25,6 +25,8 @@ class Analysis(Base):
     media_info: Mapped[dict | None] = mapped_column(nullable=True)
     keypoints_path: Mapped[str | None] = mapped_column(String(512), nullable=True)
     annotated_path: Mapped[str | None] = mapped_column(String(512), nullable=True)
+    #: set when retention removed the original upload (and its annotated rendering)
+    original_deleted_at: Mapped[datetime | None] = mapped_column(nullable=True)
     is_reference: Mapped[bool] = mapped_column(default=False)
     result: Mapped[dict | None] = mapped_column(nullable=True)
     job_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
