@@ -66,4 +66,26 @@ def train_classifier(version: str | None, epochs: int, synthetic_per_class: int,
     click.echo(f"wrote {root / version}; activate it with CLASSIFIER_VERSION={version}")
 
 
+@ml_cli.command("extract-keypoints")
+@click.option("--dataset", type=click.Choice(["pushfit", "all"]), default="all",
+              show_default=True)
+@click.option("--limit", type=int, default=None, help="Pose at most this many videos (a trial).")
+def extract_keypoints(dataset: str, limit: int | None) -> None:
+    """Run the project's pose path on the real labelled videos (PushFit) once and cache the
+    keypoints in var/datasets/; list every real keypoint data set with its split sizes."""
+    from domain.video.datasets import exercise_correction, pose_trainer, pushfit, split
+
+    cache = pushfit.extract(limit=limit, progress=lambda i, n, name: click.echo(
+        f"  posed {name} ({i}/{n})"))
+    click.echo(f"pushfit keypoints cached in {cache}")
+    sets = {"pushfit": list(pushfit.load(cache))}
+    if dataset == "all":
+        sets["pose_trainer"] = list(pose_trainer.load())
+        sets["exercise_correction"] = list(exercise_correction.load())
+    for name, samples in sets.items():
+        train, val = split(samples)
+        click.echo(f"{name}: {len(samples)} sequences, train {len(train)}, "
+                   f"validation {len(val)}")
+
+
 COMMANDS = (references_cli,)

@@ -1,0 +1,204 @@
+"""PushFit push-up videos through the project's own pose path, cached.
+
+Each ``correct*.mp4`` / ``wrong*.mp4`` of ``pushfit_sample/`` and ``pushfit_more/`` is decoded
+at the analysis frame rate (``media.iter_frames``, longer side at most 640 px as the pose task
+decodes), enhanced (Gaussian + unsharp, ``filters.enhance``), posed with YOLO11n-pose
+(``pose.PoseEstimator``) and the main person tracked with low-confidence joints masked
+(``pose.estimate_sequence``) — exactly the steps of ``tasks/video.py`` (pose_chunk + assemble).
+
+Results are cached in ``var/datasets/pushfit_keypoints.jsonl.gz``, one line per video, keyed by
+the video's sha256 and the pose version, so extraction runs once per machine.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+import re
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+
+from .common import Sample, project_var_dir, shared_data_dir
+
+FOLDERS = ("pushfit_sample", "pushfit_more")
+DECODE_MAX_SIDE = 640  # as tasks/video.py decodes
+_NAME = re.compile(r"^(correct|wrong)(\d+)$")
+
+
+def default_cache_path() -> Path:
+    return project_var_dir() / "datasets" / "pushfit_keypoints.jsonl.gz"
+
+
+def video_files(data_dir: str | Path | None = None) -> list[Path]:
+    root = Path(data_dir) if data_dir else shared_data_dir()
+    out = []
+    for folder in FOLDERS:
+        out += [p for p in sorted((root / folder).glob("*.mp4")) if _NAME.match(p.stem)]
+    return out
+
+
+def file_digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()[:16]
+
+
+def extract_video(path: Path, estimator, fps: float) -> dict:
+    """One video -> the cache record (keypoints as nested lists, NaN as null)."""
+    from ..media import iter_frames, probe
+    from ..pose import estimate_sequence
+
+    info = probe(str(path), max_seconds=float("inf"), max_pixels=2**62)
+    frames = iter_frames(path, fps=fps, max_side=DECODE_MAX_SIDE, info=info)
+    kp, found, times = estimate_sequence(frames, estimator, batch_size=8, enhance=True,
+                                         original_size=(info.width, info.height))
+    return {"fps": fps, "width": info.width, "height": info.height,
+            "times": [round(float(t), 4) for t in times],
+            "keypoints": _encode(kp), "found": found.astype(int).tolist()}
+
+
+def _encode(kp: np.ndarray) -> list:
+    return [[[None if not np.isfinite(v) else round(float(v), 2) for v in joint]
+             for joint in frame] for frame in kp]
+
+
+def _decode(data: list) -> np.ndarray:
+    arr = np.array(data, dtype=np.float32).reshape(-1, 17, 3) if data else np.zeros(
+        (0, 17, 3), np.float32)
+    return arr
+
+
+def _read_cache(path: Path) -> dict[tuple[str, str, float], dict]:
+    out: dict[tuple[str, str, float], dict] = {}
+    if not path.exists():
+        return out
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        for line in fh:
+            line = line.strip()
+            if line:
+                rec = json.loads(line)
+                out[(rec["digest"], rec["pose_version"], float(rec["fps"]))] = rec
+    return out
+
+
+def _write_cache(path: Path, records: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    with gzip.open(tmp, "wt", encoding="utf-8") as fh:
+        for rec in records:
+            fh.write(json.dumps(rec, separators=(",", ":")) + "\n")
+    os.replace(tmp, path)
+
+
+def default_estimator():
+    from ..pose import PoseEstimator
+
+    try:
+        from config import settings
+
+        imgsz, backend = settings.pose_imgsz, settings.pose_backend
+    except Exception:  # noqa: BLE001
+        imgsz, backend = 320, "onnx"
+    return PoseEstimator(imgsz=imgsz, backend=backend, threads=int(os.environ.get(
+        "POSE_THREADS", "1")))
+
+
+def extract(
+    data_dir: str | Path | None = None,
+    cache_path: str | Path | None = None,
+    fps: float | None = None,
+    estimator_factory: Callable[[], object] | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
+    limit: int | None = None,
+) -> Path:
+    """Pose every PushFit video not yet in the cache; returns the cache path."""
+    if fps is None:
+        try:
+            from config import settings
+
+            fps = settings.analysis_fps
+        except Exception:  # noqa: BLE001
+            fps = 10.0
+    cache = Path(cache_path) if cache_path else default_cache_path()
+    records = _read_cache(cache)
+    files = video_files(data_dir)[:limit] if limit else video_files(data_dir)
+    estimator = None
+    changed = False
+    for i, path in enumerate(files):
+        digest = file_digest(path)
+        if estimator is None:
+            estimator = (estimator_factory or default_estimator)()
+        version = estimator.version
+        key = (digest, version, float(fps))
+        if key in records:
+            continue
+        rec = extract_video(path, estimator, float(fps))
+        rec.update(file=path.name, folder=path.parent.name, digest=digest,
+                   pose_version=version)
+        records[key] = rec
+        changed = True
+        if progress:
+            progress(i + 1, len(files), path.name)
+        if (i + 1) % 20 == 0:
+            _write_cache(cache, list(records.values()))
+    if changed or not cache.exists():
+        _write_cache(cache, list(records.values()))
+    return cache
+
+
+def load(cache_path: str | Path | None = None, pose_version: str | None = None,
+         fps: float | None = None) -> Iterator[Sample]:
+    """The cached PushFit keypoint sequences as samples (``correct`` from the file name).
+
+    ``group`` is the video's file name (``pushfit:correct12``): one sample per video.
+    With several pose versions cached, ``pose_version`` picks one (default: the most common).
+    """
+    cache = Path(cache_path) if cache_path else default_cache_path()
+    records = list(_read_cache(cache).values())
+    if not records:
+        return
+    if pose_version is None:
+        versions = [r["pose_version"] for r in records]
+        pose_version = max(set(versions), key=versions.count)
+    seen: set[str] = set()
+    for rec in sorted(records, key=lambda r: (r["folder"], r["file"])):
+        if rec["pose_version"] != pose_version or (fps and float(rec["fps"]) != float(fps)):
+            continue
+        stem = Path(rec["file"]).stem
+        if stem in seen:
+            continue
+        seen.add(stem)
+        m = _NAME.match(stem)
+        if not m:
+            continue
+        correct = m.group(1) == "correct"
+        yield Sample(dataset="pushfit", exercise="pushup", name=stem, group=f"pushfit:{stem}",
+                     keypoints=_decode(rec["keypoints"]), fps=float(rec["fps"]),
+                     width=float(rec["width"]), height=float(rec["height"]), correct=correct,
+                     fault=None if correct else "wrong",
+                     meta={"folder": rec["folder"], "pose_version": rec["pose_version"],
+                           "digest": rec["digest"]})
+
+
+def load_shipped_movenet(data_dir: str | Path | None = None) -> Iterator[Sample]:
+    """The 12 ``pushfit_sample`` videos' shipped MoveNet keypoints (25 fps, no extraction)."""
+    from ..keypoints import from_pushfit
+    from .common import mask
+
+    root = Path(data_dir) if data_dir else shared_data_dir()
+    for path in sorted((root / "pushfit_sample").glob("*.json")):
+        m = _NAME.match(path.stem)
+        if not m:
+            continue
+        correct = m.group(1) == "correct"
+        yield Sample(dataset="pushfit-movenet", exercise="pushup", name=path.stem,
+                     group=f"pushfit:{path.stem}", keypoints=mask(from_pushfit(path)), fps=25.0,
+                     width=640.0, height=360.0, correct=correct,
+                     fault=None if correct else "wrong")
