@@ -6,12 +6,26 @@ Every process (web, workers, CLI, tests) reads its configuration here and nowher
 from __future__ import annotations
 
 import os
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from domain.webhooks.schedule import DEFAULT_RETRY_SCHEDULE
+
 PROJECT_ROOT = Path(__file__).resolve().parent
-#: signs bearer tokens when SECRET_KEY is unset: fine on a laptop, never in production
+#: the key the test suite signs with; public (it is in this file), so refused everywhere else
 DEVELOPMENT_SECRET_KEY = "dev-secret-change-me-in-production-0123456789"
+#: keys printed in this project's source or history: never accepted outside the test suite
+PUBLIC_SECRET_KEYS = frozenset({DEVELOPMENT_SECRET_KEY})
+#: the test suite's explicit opt-in to the public development key (tests/conftest.py sets it)
+ALLOW_DEVELOPMENT_KEY_ENV = "ALLOW_DEVELOPMENT_SECRET_KEY"
+#: where a key generated on first start is kept (owner-only), under VAR_DIR
+SECRET_KEY_FILE = "secret_key"
+MIN_SECRET_KEY_LENGTH = 32
+
+
+class InsecureSecretKeyError(RuntimeError):
+    """The configured signing key is public or unusable: the process refuses to start."""
 
 
 def _env_int(name: str, default: int) -> int:
@@ -22,11 +36,83 @@ def _env_float(name: str, default: float) -> float:
     return float(os.environ.get(name, default))
 
 
+def _truthy(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
 def _env_bool(name: str, default: bool) -> bool:
     value = os.environ.get(name)
     if value is None:
         return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    return _truthy(value)
+
+
+def _generated_secret_key(var_dir: Path) -> str:
+    """The key kept in ``var_dir/secret_key``: made once (random, mode 0600), then reused.
+
+    Concurrent first starts agree on one key: each writes a private temporary file and links it
+    into place; the link fails for all but the first, and everyone reads the winner's key.
+    """
+    path = var_dir / SECRET_KEY_FILE
+    if not path.exists():
+        var_dir.mkdir(parents=True, exist_ok=True)
+        tmp = var_dir / f".{SECRET_KEY_FILE}.{os.getpid()}.{secrets.token_hex(4)}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.write(fd, (secrets.token_urlsafe(48) + "\n").encode("ascii"))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass  # another process made it first: use theirs
+        finally:
+            tmp.unlink(missing_ok=True)
+    if path.stat().st_mode & 0o077:  # readable by others: tighten it (we own it) or refuse
+        try:
+            os.chmod(path, 0o600)
+        except OSError as exc:
+            raise InsecureSecretKeyError(
+                f"{path} is readable by other users and cannot be made private ({exc}); "
+                "fix its permissions (chmod 600) or set SECRET_KEY") from None
+    key = path.read_text(encoding="ascii").strip()
+    if len(key) < MIN_SECRET_KEY_LENGTH or key in PUBLIC_SECRET_KEYS:
+        raise InsecureSecretKeyError(
+            f"{path} does not hold a usable key; delete it to generate a new one, "
+            "or set SECRET_KEY")
+    return key
+
+
+def load_secret_key(var_dir: Path, environ=os.environ) -> tuple[str, str]:
+    """(key, where it came from). SECRET_KEY wins; unset, a key generated once in VAR_DIR.
+
+    A public key (one printed in this source) is refused unless the test suite opted in.
+    """
+    allow_public = _truthy(environ.get(ALLOW_DEVELOPMENT_KEY_ENV, ""))
+    configured = environ.get("SECRET_KEY")
+    if configured is not None and configured.strip():
+        if configured in PUBLIC_SECRET_KEYS and not allow_public:
+            raise InsecureSecretKeyError(
+                "SECRET_KEY is the public development key printed in config.py: anyone could "
+                "forge tokens with it. Unset SECRET_KEY (a private key is generated in "
+                f"VAR_DIR/{SECRET_KEY_FILE}) or set it to a random value, e.g. "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`")
+        return configured, "SECRET_KEY"
+    if allow_public:
+        return DEVELOPMENT_SECRET_KEY, "development key (test suite)"
+    try:
+        return _generated_secret_key(var_dir), str(var_dir / SECRET_KEY_FILE)
+    except OSError as exc:
+        raise InsecureSecretKeyError(
+            f"SECRET_KEY is unset and no key could be kept in {var_dir / SECRET_KEY_FILE} "
+            f"({exc}); set SECRET_KEY or make VAR_DIR writable") from None
+
+
+def _fallback_keys(environ=os.environ) -> tuple[str, ...]:
+    """SECRET_KEY_FALLBACKS: comma-separated earlier keys (public ones are dropped)."""
+    keys = (k.strip() for k in environ.get("SECRET_KEY_FALLBACKS", "").split(","))
+    return tuple(k for k in keys if k and k not in PUBLIC_SECRET_KEYS)
 
 
 @dataclass(frozen=True)
@@ -38,6 +124,10 @@ class Settings:
     shared_data_dir: Path
     artifacts_dir: Path
     secret_key: str
+    #: older keys still accepted for decrypting data at rest (webhook secrets) after a change
+    secret_key_fallbacks: tuple[str, ...]
+    #: where secret_key came from: "SECRET_KEY", the generated key file, or the test key
+    secret_key_source: str
     token_ttl_s: int
     max_upload_bytes: int
     max_json_bytes: int
@@ -53,12 +143,43 @@ class Settings:
     webhook_retry_schedule_s: tuple[float, ...]
     webhook_allow_private: bool
     job_deadline_s: int
+    #: a worker pool process is replaced after this many tasks (bounds slow leaks)
+    worker_max_tasks_per_child: int = 200
+    #: how long a new pool process may take to report ready before Celery kills it
+    worker_proc_alive_timeout_s: float = 60.0
+    #: a job whose worker process died this many times under it fails (`worker_lost`)
+    max_worker_losses: int = 3
+    #: test-only fault hooks (a job can ask its worker process to die); never set in production
+    fault_injection: bool = False
+    #: original uploads (and their annotated renderings) are removed this many days after the
+    #: upload; keypoints and results stay. 0 keeps them until the analysis is deleted.
+    video_retention_days: float = 30.0
+    #: a data export zip can be downloaded for this long, then it is removed
+    export_ttl_hours: float = 72.0
+    #: rate limits (flask-limiter notation, ";" between several; moving windows in Redis)
+    #: login: per account (whatever the address) and per client address (whatever the account)
+    rate_limit_login_per_account: str = "10/minute;50/hour"
+    rate_limit_login_per_ip: str = "60/minute;600/hour"
+    rate_limit_register_per_ip: str = "20/minute;200/hour"
+    #: per user: video uploads, keypoint analyses, plan generation, webhook test events
+    rate_limit_uploads: str = "10/minute;100/hour"
+    rate_limit_keypoints: str = "30/minute;300/hour"
+    rate_limit_plans: str = "5/minute;30/hour"
+    rate_limit_webhook_tests: str = "5/minute;30/hour"
+    #: how many reverse proxies in front of gunicorn append to X-Forwarded-For (0: none, the
+    #: peer address is the client's); the per-address login limit keys on that client address
+    trusted_proxy_hops: int = 0
+    #: the most bytes of uploaded originals one user may keep stored (413 beyond it)
+    storage_quota_bytes: int = 5 * 1024**3
     extra: dict = field(default_factory=dict)
 
 
 def load_settings() -> Settings:
     var_dir = Path(os.environ.get("VAR_DIR", PROJECT_ROOT / "var"))
-    schedule = os.environ.get("WEBHOOK_RETRY_SCHEDULE", "5,300,1800,7200,18000,36000,36000")
+    # Delay before attempt n (attempt 1 immediate): the Standard Webhooks example schedule.
+    schedule = os.environ.get("WEBHOOK_RETRY_SCHEDULE",
+                              ",".join(f"{d:g}" for d in DEFAULT_RETRY_SCHEDULE))
+    secret_key, secret_key_source = load_secret_key(var_dir)
     return Settings(
         var_dir=var_dir,
         database_url=os.environ.get("DATABASE_URL", f"sqlite:///{var_dir / 'app.db'}"),
@@ -68,7 +189,9 @@ def load_settings() -> Settings:
             os.environ.get("SHARED_DATA_DIR", PROJECT_ROOT.parent / "shared" / "data")
         ),
         artifacts_dir=Path(os.environ.get("ARTIFACTS_DIR", PROJECT_ROOT / "artifacts")),
-        secret_key=os.environ.get("SECRET_KEY", DEVELOPMENT_SECRET_KEY),
+        secret_key=secret_key,
+        secret_key_fallbacks=_fallback_keys(),
+        secret_key_source=secret_key_source,
         token_ttl_s=_env_int("TOKEN_TTL_S", 3600),
         max_upload_bytes=_env_int("MAX_UPLOAD_BYTES", 500 * 1024 * 1024),
         max_json_bytes=_env_int("MAX_JSON_BYTES", 8 * 1024 * 1024),
@@ -80,10 +203,27 @@ def load_settings() -> Settings:
         pose_backend=os.environ.get("POSE_BACKEND", "onnx"),
         analysis_fps=_env_float("ANALYSIS_FPS", 10.0),
         angle_threshold_deg=_env_float("ANGLE_THRESHOLD_DEG", 25.0),
-        webhook_timeout_s=_env_float("WEBHOOK_TIMEOUT_S", 10.0),
+        webhook_timeout_s=_env_float("WEBHOOK_TIMEOUT_S", 15.0),
         webhook_retry_schedule_s=tuple(float(s) for s in schedule.split(",") if s.strip()),
         webhook_allow_private=_env_bool("WEBHOOK_ALLOW_PRIVATE", False),
         job_deadline_s=_env_int("JOB_DEADLINE_S", 1800),
+        worker_max_tasks_per_child=_env_int("WORKER_MAX_TASKS_PER_CHILD", 200),
+        worker_proc_alive_timeout_s=_env_float("WORKER_PROC_ALIVE_TIMEOUT_S", 60.0),
+        max_worker_losses=_env_int("MAX_WORKER_LOSSES", 3),
+        fault_injection=_env_bool("FAULT_INJECTION", False),
+        video_retention_days=_env_float("VIDEO_RETENTION_DAYS", 30.0),
+        export_ttl_hours=_env_float("EXPORT_TTL_HOURS", 72.0),
+        rate_limit_login_per_account=os.environ.get("RATE_LIMIT_LOGIN_PER_ACCOUNT",
+                                                    "10/minute;50/hour"),
+        rate_limit_login_per_ip=os.environ.get("RATE_LIMIT_LOGIN_PER_IP", "60/minute;600/hour"),
+        rate_limit_register_per_ip=os.environ.get("RATE_LIMIT_REGISTER_PER_IP",
+                                                  "20/minute;200/hour"),
+        rate_limit_uploads=os.environ.get("RATE_LIMIT_UPLOADS", "10/minute;100/hour"),
+        rate_limit_keypoints=os.environ.get("RATE_LIMIT_KEYPOINTS", "30/minute;300/hour"),
+        rate_limit_plans=os.environ.get("RATE_LIMIT_PLANS", "5/minute;30/hour"),
+        rate_limit_webhook_tests=os.environ.get("RATE_LIMIT_WEBHOOK_TESTS", "5/minute;30/hour"),
+        trusted_proxy_hops=_env_int("TRUSTED_PROXY_HOPS", 0),
+        storage_quota_bytes=_env_int("STORAGE_QUOTA_BYTES", 5 * 1024**3),
     )
 
 

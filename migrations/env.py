@@ -30,6 +30,12 @@ def run_migrations_offline() -> None:
 def run_migrations_online() -> None:
     engine = make_engine(database_url())
     with engine.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            # Batch migrations rebuild a table (copy, DROP, rename). With foreign keys on, that
+            # DROP deletes every referencing row through ON DELETE CASCADE (a table's whole
+            # history). The pragma only takes effect outside a transaction: set it first.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()  # end the autobegun transaction: alembic opens its own
         context.configure(
             connection=connection,
             target_metadata=target_metadata,

@@ -4,8 +4,37 @@ from datetime import datetime
 
 from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
 
+import config
+from domain.webhooks import secret_box
 from models.base import Base, id_column, utcnow
+
+#: room for the Fernet token of the longest secret (64 random bytes) with its prefix
+ENCRYPTED_SECRET_LENGTH = 512
+
+
+class EncryptedSecret(TypeDecorator):
+    """A webhook signing secret: plain in Python, Fernet-encrypted in the database.
+
+    The key is derived from SECRET_KEY (config); older keys in SECRET_KEY_FALLBACKS still
+    decrypt. A value that cannot be decrypted raises ``secret_box.SecretDecryptionError`` when
+    read, so the columns using this type are deferred: only code that signs or rotates reads them.
+    """
+
+    impl = String(ENCRYPTED_SECRET_LENGTH)
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect) -> str | None:
+        if value is None or secret_box.is_encrypted(value):
+            return value
+        return secret_box.encrypt(value, config.settings.secret_key)
+
+    def process_result_value(self, value: str | None, dialect) -> str | None:
+        if value is None:
+            return None
+        return secret_box.decrypt(value, config.settings.secret_key,
+                                  config.settings.secret_key_fallbacks)
 
 
 class WebhookEndpoint(Base):
@@ -21,9 +50,11 @@ class WebhookEndpoint(Base):
     url: Mapped[str] = mapped_column(String(2048))
     events: Mapped[list] = mapped_column(default=list)
     description: Mapped[str | None] = mapped_column(String(500), nullable=True)
-    secret: Mapped[str] = mapped_column(String(128))
-    # During rotation both secrets sign every delivery until the overlap ends.
-    previous_secret: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    secret: Mapped[str] = mapped_column(EncryptedSecret(), deferred=True,
+                                        deferred_group="secrets")
+    # During rotation both secrets sign every delivery until the overlap ends; then it is cleared.
+    previous_secret: Mapped[str | None] = mapped_column(EncryptedSecret(), nullable=True,
+                                                        deferred=True, deferred_group="secrets")
     previous_secret_expires_at: Mapped[datetime | None] = mapped_column(nullable=True)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     disabled_reason: Mapped[str | None] = mapped_column(String(300), nullable=True)

@@ -7,6 +7,15 @@ export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379/0}"
 export PORT="${PORT:-8000}"
 mkdir -p var/redis var/ultralytics
 
+# Bearer tokens and webhook secrets at rest use SECRET_KEY; unset, config.py generates a random
+# key once in var/secret_key (mode 0600) and every process reuses it. The public development
+# key is for the test suite only.
+if [ -n "${ALLOW_DEVELOPMENT_SECRET_KEY:-}" ]; then
+  echo "ALLOW_DEVELOPMENT_SECRET_KEY is for the test suite only; unset it to run the service" >&2
+  exit 1
+fi
+.venv/bin/python -c "from config import settings; print('signing key:', settings.secret_key_source)"
+
 redis_pid=""
 cleanup() { [ -n "$redis_pid" ] && kill "$redis_pid" 2>/dev/null || true; }
 trap cleanup EXIT INT TERM

@@ -14,6 +14,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from config import settings
+from domain.webhooks.audience import LEFT_CLINIC, may_receive
 from domain.webhooks.delivery import deliver as http_deliver
 from domain.webhooks.events import build_payload
 from domain.webhooks.schedule import (
@@ -22,6 +23,7 @@ from domain.webhooks.schedule import (
     next_attempt_delay,
     should_disable,
 )
+from domain.webhooks.secret_box import SecretDecryptionError
 from domain.webhooks.signing import active_secrets, build_headers
 from infra.logs import log_event
 from models import Event, User, WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -37,16 +39,57 @@ COUNTDOWN_LIMIT_S = 300
 CLAIM_TIMEOUT_S = 120
 
 
+def _owner_clinic_id(session, event: Event) -> str | None:
+    owner = session.get(User, event.user_id) if event.user_id else None
+    return owner.clinic_id if owner is not None else None
+
+
+def may_send(session, endpoint: WebhookEndpoint, event: Event) -> bool:
+    """The endpoint belongs to the event's owner, or to the clinic the owner is in now."""
+    return may_receive(endpoint_user_id=endpoint.user_id, endpoint_clinic_id=endpoint.clinic_id,
+                       event_user_id=event.user_id,
+                       owner_clinic_id=_owner_clinic_id(session, event))
+
+
 def subscribed_endpoints(session, event: Event) -> list[WebhookEndpoint]:
     """The owner's endpoints and, for a clinic's patient, the clinic's endpoints."""
-    owner = session.get(User, event.user_id) if event.user_id else None
+    clinic_id = _owner_clinic_id(session, event)
     conditions = [WebhookEndpoint.user_id == event.user_id]
-    if owner is not None and owner.clinic_id:
-        conditions.append(WebhookEndpoint.clinic_id == owner.clinic_id)
+    if clinic_id:
+        conditions.append(WebhookEndpoint.clinic_id == clinic_id)
     rows = session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.enabled.is_(True),
                                                          or_(*conditions))).all()
-    return [ep for ep in rows if event.type in ep.events
-            and (ep.clinic_id is None or ep.user_id == event.user_id or owner is not None)]
+    return [ep for ep in rows if event.type in ep.events and may_receive(
+        endpoint_user_id=ep.user_id, endpoint_clinic_id=ep.clinic_id,
+        event_user_id=event.user_id, owner_clinic_id=clinic_id)]
+
+
+def cancel_departed_patient_deliveries(session, user_id: str, clinic_id: str) -> int:
+    """Cancel pending deliveries of ``user_id``'s events to ``clinic_id``'s endpoints (the
+    patient left it). `deliver` re-checks membership anyway; this makes the log say so now."""
+    clinic_endpoints = select(WebhookEndpoint.id).where(WebhookEndpoint.clinic_id == clinic_id,
+                                                        WebhookEndpoint.user_id != user_id)
+    user_events = select(Event.id).where(Event.user_id == user_id)
+    result = session.execute(update(WebhookDelivery).where(
+        WebhookDelivery.status == "pending",
+        WebhookDelivery.endpoint_id.in_(clinic_endpoints),
+        WebhookDelivery.event_id.in_(user_events),
+    ).values(status="canceled", next_attempt_at=None, last_error=LEFT_CLINIC)
+        .execution_options(synchronize_session=False))
+    return result.rowcount
+
+
+def expire_previous_secrets(now=None) -> int:
+    """Forget secrets whose rotation overlap has ended (conditional, so a rotation that happens
+    at the same moment keeps its fresh previous secret)."""
+    now = now or utcnow()
+    with session_scope() as session:
+        result = session.execute(update(WebhookEndpoint).where(
+            WebhookEndpoint.previous_secret_expires_at.is_not(None),
+            WebhookEndpoint.previous_secret_expires_at <= now,
+        ).values(previous_secret=None, previous_secret_expires_at=None)
+            .execution_options(synchronize_session=False))
+        return result.rowcount
 
 
 @app.task(name="webhooks.dispatch_event", acks_late=True)
@@ -105,10 +148,21 @@ def deliver(delivery_id: str) -> str:
             delivery.status = "canceled"
             delivery.last_error = "endpoint disabled or deleted"
             return "canceled"
+        if not may_send(session, endpoint, event):  # the patient left the clinic
+            delivery.status, delivery.next_attempt_at = "canceled", None
+            delivery.last_error = LEFT_CLINIC
+            return "canceled"
         body = build_payload(event.type, event.data, as_utc(event.created_at))
         msg_id = f"msg_{event.id}"  # the same id on every retry: receivers dedupe by it
-        secrets = active_secrets(endpoint.secret, endpoint.previous_secret,
-                                 as_utc(endpoint.previous_secret_expires_at))
+        try:
+            secrets = active_secrets(endpoint.secret, endpoint.previous_secret,
+                                     as_utc(endpoint.previous_secret_expires_at))
+        except SecretDecryptionError as exc:
+            delivery.status, delivery.next_attempt_at = "failed", None
+            delivery.last_error = "signing secret unreadable: SECRET_KEY changed"
+            log_event(logger, "webhook secret cannot be decrypted", level=logging.ERROR,
+                      endpoint=endpoint.id, error=str(exc))
+            return "failed"
         headers = build_headers(msg_id, utcnow(), body, secrets)
         url = endpoint.url
     outcome = http_deliver(url, body, headers, timeout_s=settings.webhook_timeout_s,
@@ -169,8 +223,10 @@ def _disable(endpoint: WebhookEndpoint, reason: str) -> None:
 
 @app.task(name="webhooks.sweep_due")
 def sweep_due() -> int:
-    """Send deliveries whose time has come; release claims of workers that died."""
+    """Send deliveries whose time has come; release claims of workers that died; forget
+    secrets whose rotation overlap has ended."""
     now = utcnow()
+    expire_previous_secrets(now)
     with session_scope() as session:
         session.execute(update(WebhookDelivery).where(
             WebhookDelivery.status == "sending",

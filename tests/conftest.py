@@ -14,6 +14,9 @@ os.environ.setdefault("YOLO_OFFLINE", "1")
 os.environ.setdefault("YOLO_CONFIG_DIR", str(ROOT / "var" / "ultralytics"))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("MPLBACKEND", "Agg")
+# The suite may sign with the public development key; every other process refuses it
+# (config.py). Stacks started by the tests set their own random SECRET_KEY anyway.
+os.environ.setdefault("ALLOW_DEVELOPMENT_SECRET_KEY", "1")
 
 
 @pytest.fixture(scope="session")

@@ -32,7 +32,8 @@ from urllib3.util.connection import create_connection
 from .schedule import parse_retry_after
 from .urls import ResolvedTarget, UnsafeURLError, resolve_target
 
-DEFAULT_TIMEOUT_S = 10.0
+#: the spec asks senders to wait 15-30 s for an answer
+DEFAULT_TIMEOUT_S = 15.0
 DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024
 EXCERPT_BYTES = 1024
 USER_AGENT = "webhooks-sender/1.0 (Standard Webhooks)"

@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 # The example schedule of the Standard Webhooks spec ("Deliverability and
-# reliability"): delay before attempt n, attempt 1 being immediate.
-# Immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h, 24 h
-# -> last attempt at 75 h 35 min 5 s after the first (about three days).
+# reliability"): delay before attempt n, attempt 1 being immediate, each period
+# starting when the previous attempt failed: immediately, 5 s, 5 min, 30 min,
+# 2 h, 5 h, 10 h, 10 h -> 8 attempts, the last 27 h 35 min 5 s after the first.
 DEFAULT_RETRY_SCHEDULE: tuple[float, ...] = (
     0.0,
     5.0,
@@ -20,9 +20,7 @@ DEFAULT_RETRY_SCHEDULE: tuple[float, ...] = (
     2 * 3600.0,
     5 * 3600.0,
     10 * 3600.0,
-    14 * 3600.0,
-    20 * 3600.0,
-    24 * 3600.0,
+    10 * 3600.0,
 )
 DEFAULT_JITTER = 0.1
 MAX_RETRY_AFTER_S = 24 * 3600.0

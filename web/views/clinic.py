@@ -65,7 +65,12 @@ class MyClinic(MethodView):
     @blp.response(204)
     def delete(self):
         """Leave the clinic: its clinicians and webhooks stop seeing your data."""
-        current_user().clinic_id = None
+        from tasks.webhooks import cancel_departed_patient_deliveries
+
+        user = current_user()
+        if user.clinic_id:
+            cancel_departed_patient_deliveries(db_session(), user.id, user.clinic_id)
+        user.clinic_id = None
         db_session().commit()
         return None
 

@@ -9,6 +9,7 @@ from flask_smorest import Blueprint
 from sqlalchemy import or_, select
 
 from config import settings
+from domain.webhooks.secret_box import SecretDecryptionError
 from domain.webhooks.signing import generate_secret
 from domain.webhooks.urls import UnsafeURLError, validate_url
 from models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -135,8 +136,11 @@ def rotate_secret(endpoint_id: str):
     """A new secret; for 24 hours deliveries carry signatures by both the old and the new one."""
     endpoint = load_endpoint(endpoint_id)
     secret = generate_secret()
-    endpoint.previous_secret = endpoint.secret
-    endpoint.previous_secret_expires_at = utcnow() + ROTATION_OVERLAP
+    try:
+        endpoint.previous_secret = endpoint.secret
+        endpoint.previous_secret_expires_at = utcnow() + ROTATION_OVERLAP
+    except SecretDecryptionError:  # SECRET_KEY changed: the old secret is gone, start afresh
+        endpoint.previous_secret, endpoint.previous_secret_expires_at = None, None
     endpoint.secret = secret
     db_session().commit()
     return endpoint_to_dict(endpoint, secret)

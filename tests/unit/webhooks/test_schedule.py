@@ -24,17 +24,31 @@ class FixedRng:
         return self.value if self.value is not None else b
 
 
-def test_default_schedule_is_the_spec_example_over_about_three_days():
+def test_default_schedule_is_the_spec_example():
     h, m = 3600, 60
-    expected = (0, 5, 5 * m, 30 * m, 2 * h, 5 * h, 10 * h, 14 * h, 20 * h, 24 * h)
+    # immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h
+    expected = (0, 5, 5 * m, 30 * m, 2 * h, 5 * h, 10 * h, 10 * h)
     assert expected == DEFAULT_RETRY_SCHEDULE
     total = sum(DEFAULT_RETRY_SCHEDULE)
-    assert total == 75 * h + 35 * m + 5  # 75:35:05 as in the spec table
+    assert total == 27 * h + 35 * m + 5  # the last attempt 27:35:05 after the first
 
 
 def test_delay_follows_schedule_without_jitter():
-    delays = [next_attempt_delay(n, jitter=0) for n in range(1, 11)]
-    assert delays == [*DEFAULT_RETRY_SCHEDULE[1:], None]
+    delays = [next_attempt_delay(n, jitter=0) for n in range(1, 9)]
+    assert delays == [5, 300, 1800, 7200, 18000, 36000, 36000, None]
+
+
+def test_configured_default_is_the_spec_schedule_and_timeout(monkeypatch):
+    """The settings every worker uses: first retry 5 s after the first failure, 15 s timeout."""
+    import config
+
+    monkeypatch.delenv("WEBHOOK_RETRY_SCHEDULE", raising=False)
+    monkeypatch.delenv("WEBHOOK_TIMEOUT_S", raising=False)
+    loaded = config.load_settings()
+    assert loaded.webhook_retry_schedule_s == DEFAULT_RETRY_SCHEDULE
+    assert loaded.webhook_timeout_s == 15.0
+    assert next_attempt_delay(1, loaded.webhook_retry_schedule_s, jitter=0) == 5.0
+    assert next_attempt_delay(2, loaded.webhook_retry_schedule_s, jitter=0) == 300.0
 
 
 def test_jitter_is_bounded_to_ten_percent():
