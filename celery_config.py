@@ -38,6 +38,8 @@ task_routes = {
     "video.*": {"queue": "video", "routing_key": "video"},
     "webhooks.*": {"queue": "webhooks", "routing_key": "webhooks"},
     "maintenance.*": {"queue": "maintenance", "routing_key": "maintenance"},
+    # Data exports run beside the other light work.
+    "accounts.*": {"queue": "maintenance", "routing_key": "maintenance"},
 }
 
 # Redelivery on worker loss: ack only after the task ran, reject (re-queue) if the process died.
@@ -78,4 +80,7 @@ beat_schedule = {
     "webhooks-sweep-due": {"task": "webhooks.sweep_due",
                            "schedule": float(os.environ.get("WEBHOOK_SWEEP_INTERVAL_S", "15"))},
     "sweep-orphan-files": {"task": "maintenance.sweep_orphan_files", "schedule": 3600.0},
+    # Originals past VIDEO_RETENTION_DAYS, export zips past EXPORT_TTL_HOURS.
+    "apply-retention": {"task": "maintenance.apply_retention",
+                        "schedule": float(os.environ.get("RETENTION_INTERVAL_S", "3600"))},
 }

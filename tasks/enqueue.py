@@ -24,6 +24,8 @@ def pipeline(kind: str, job_id: str) -> Signature:
         return sig("video.start", args=[job_id])
     if kind == "batch.reprocess":
         return sig("maintenance.reprocess_batch", args=[job_id])
+    if kind == "account.export":
+        return sig("accounts.export", args=[job_id])
     raise ValueError(f"unknown job kind {kind}")
 
 

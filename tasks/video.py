@@ -116,6 +116,8 @@ def _reusable_keypoints(work: Path) -> bool:
     path = work / "keypoints.npz"
     if not path.exists():
         return False
+    if not any(work.glob("original.*")):
+        return True  # the original is gone (retention): the keypoints are all there is
     with np.load(path) as data:
         return "pose_version" in data and str(data["pose_version"]) == _pose_version()
 
@@ -129,9 +131,13 @@ def pose_chunk(self, job_id: str, index: int, start_s: float, duration_s: float 
                total: int) -> str:
     with session_scope() as session:
         analysis = _analysis(session, job_id)
+        if not analysis.media_path:
+            raise DomainError("the original video was deleted (retention); only its keypoints "
+                              "were kept", code="original_deleted")
         source = storage.absolute(analysis.media_path)
         kind = analysis.source
         out = _work_dir(analysis) / "pose" / f"chunk_{index:04d}.npz"
+        owner = (analysis.id, analysis.user_id)
     if out.exists():
         return str(out)
     update_progress(job_id, 5, "pose")
@@ -163,6 +169,10 @@ def pose_chunk(self, job_id: str, index: int, start_s: float, duration_s: float 
         people.extend(estimator.predict(batch))
         times.extend(batch_times)
     _save_people(out, times, people, scale or (1.0, 1.0))
+    from tasks.privacy import discard_if_deleted
+
+    if discard_if_deleted(*owner):  # deleted while this chunk ran: what it wrote goes too
+        return str(out)
     done = len([p for p in out.parent.glob("chunk_*.npz") if ".tmp." not in p.name])
     update_progress(job_id, 5 + int(55 * done / max(total, 1)), "pose")
     return str(out)

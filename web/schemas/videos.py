@@ -60,4 +60,8 @@ class AnalysisSchema(ma.Schema):
     is_reference = ma.fields.Boolean()
     annotated_url = ma.fields.String(allow_none=True)
     result = ma.fields.Dict(allow_none=True)
+    original_available = ma.fields.Boolean(metadata={
+        "description": "whether the original upload is still stored (false after retention)"})
+    original_deleted_at = UtcDateTime(allow_none=True, metadata={
+        "description": "when retention removed the original upload and annotated video"})
     history = ma.fields.List(ma.fields.Dict())

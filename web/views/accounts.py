@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from flask import send_file
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import func, select
 
 from config import settings
+from domain import privacy
 from domain.accounts import DUMMY_HASH, hash_password, issue_token, verify_password
 from infra import storage
-from models import User
-from web.auth import current_user, login_required
+from models import TERMINAL_STATUSES, Job, User
+from tasks.privacy import EXPORT_KIND, export_path, remove_user_references
+from web.auth import current_user, load_owned, login_required
 from web.db import db_session
 from web.errors import ApiError
+from web.jobs import accepted, enqueue, replay
 from web.ratelimit import limit_auth_attempts
 from web.schemas.accounts import (
     RegisterSchema,
@@ -21,6 +25,7 @@ from web.schemas.accounts import (
     UpdateMeSchema,
     UserSchema,
 )
+from web.schemas.common import JobAcceptedSchema
 
 blp = Blueprint("accounts", __name__, url_prefix="/api/v1", description="Accounts and tokens")
 
@@ -96,7 +101,48 @@ class Me(MethodView):
         """Delete the account: every row and stored file of the user goes."""
         user = current_user()
         session = db_session()
+        # Expert references built from the user's uploads belong to the clinic, not the user
+        # (no cascade): they go explicitly.
+        remove_user_references(session, user.id)
         session.delete(user)  # rows go by ON DELETE CASCADE
         session.commit()
         storage.remove_user_files(user.id)
         return None
+
+
+@blp.route("/me/export")
+@login_required()
+@blp.response(202, JobAcceptedSchema)
+def export_me():
+    """Export everything stored about the caller: 202 and a job whose result links a zip
+    (account, profile, plans, feedback, readiness, analyses and results, jobs, webhooks without
+    their secrets, events, uploaded and annotated files). An export already in progress is
+    answered again instead of starting another."""
+    first = replay(EXPORT_KIND)
+    if first is not None:
+        return first
+    user = current_user()
+    running = db_session().scalar(select(Job).where(
+        Job.user_id == user.id, Job.kind == EXPORT_KIND,
+        Job.status.not_in(tuple(TERMINAL_STATUSES))).order_by(Job.created_at.desc()).limit(1))
+    if running is not None:
+        return accepted(running)
+    return enqueue(EXPORT_KIND, subject_type="user", subject_id=user.id)
+
+
+@blp.route("/me/export/<job_id>.zip")
+@login_required()
+@blp.response(200, content_type="application/zip")
+def download_export(job_id: str):
+    """The zip an export job made; only its owner may download it (clinicians cannot)."""
+    job = load_owned(Job, job_id, "export", write=True)
+    if job.kind != EXPORT_KIND:
+        raise ApiError(404, "not_found", "no such export")
+    if job.status != "succeeded":
+        raise ApiError(409, "export_not_ready", f"the export job is {job.status}")
+    path = export_path(job.user_id, job.id)
+    if not path.is_file():
+        raise ApiError(410, privacy.EXPORT_EXPIRED,
+                       "this export was removed after its time to live; request a new one")
+    return send_file(path, mimetype="application/zip", as_attachment=True,
+                     download_name=f"rehab-coach-export-{job.id}.zip")

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from config import settings
+from domain.privacy import ORIGINAL_DELETED
 from domain.video.media import MediaError, probe
 from domain.video.synthetic import EXERCISES
 from infra import storage
@@ -47,6 +48,8 @@ def analysis_to_dict(analysis: Analysis) -> dict:
         "annotated_url": f"/api/v1/videos/{analysis.id}/annotated.mp4"
         if analysis.annotated_path else None,
         "result": analysis.result,
+        "original_available": analysis.source != "keypoints" and analysis.media_path is not None,
+        "original_deleted_at": analysis.original_deleted_at,
         "history": [{"models": r.models, "created_at": r.created_at.isoformat(),
                      "job_id": r.job_id, "rep_count": r.result.get("rep_count"),
                      "label": (r.result.get("exercise") or {}).get("label")} for r in history],
@@ -232,7 +235,39 @@ def list_references():
 def annotated_video(analysis_id: str):
     """The video with skeleton, angles and repetition counter drawn on it."""
     analysis = load_analysis(analysis_id)
+    if analysis.original_deleted_at is not None:
+        raise ApiError(410, ORIGINAL_DELETED,
+                       "the original video was deleted after the retention period, and the "
+                       "annotated video with it; the keypoints and the result are kept")
     if not analysis.annotated_path:
         raise ApiError(404, "not_ready", "no annotated video (yet) for this analysis")
     return send_file(storage.absolute(analysis.annotated_path), mimetype="video/mp4",
                      conditional=True, download_name=f"{analysis.id}.mp4")
+
+
+def _delete_analysis(analysis_id: str) -> None:
+    """Delete an analysis the caller owns: its running job is canceled first, then its rows
+    (results, the reference built from it) and its stored files go."""
+    from tasks.privacy import delete_analysis, remove_analysis_files
+
+    analysis = load_owned(Analysis, analysis_id, "analysis", write=True)
+    owner = analysis.user_id
+    delete_analysis(db_session(), analysis)
+    db_session().commit()
+    remove_analysis_files(owner, analysis_id)
+
+
+@blp.route("/videos/<analysis_id>", methods=["DELETE"])
+@login_required()
+@blp.response(204)
+def delete_video(analysis_id: str):
+    """Delete a video (or photo) analysis: its upload, keypoints, annotated video and results."""
+    _delete_analysis(analysis_id)
+
+
+@blp.route("/analyses/<analysis_id>", methods=["DELETE"])
+@login_required()
+@blp.response(204)
+def delete_keypoint_analysis(analysis_id: str):
+    """Delete an analysis: its stored files and results."""
+    _delete_analysis(analysis_id)
