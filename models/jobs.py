@@ -41,6 +41,13 @@ class Job(Base):
     finished_at: Mapped[datetime | None] = mapped_column(nullable=True)
     heartbeat_at: Mapped[datetime | None] = mapped_column(nullable=True)
     enqueued_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    #: the broker priority its messages are sent at (None: live work, the default priority);
+    #: the sweeper re-sends at the same priority
+    priority: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    #: how many times the sweeper re-sent the job because its message was lost
+    resends: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: the re-send round whose pipeline video.start built (it builds one per round, once)
+    pipeline_round: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class Event(Base):

@@ -18,59 +18,114 @@ from workers.celery_app import app
 
 logger = logging.getLogger("tasks.maintenance")
 
-#: a queued job not started after this long is sent again (its message may have been lost)
+#: a queued job not started after this long, with no message in the broker, is sent again
+#: (its message was lost: published while Redis was down, or dropped by a broker restart)
 REQUEUE_AFTER_S = int(os.environ.get("REQUEUE_AFTER_S", "120"))
-#: a running job whose heartbeat is older than this is sent again (its worker died, or the
-#: broker lost a message mid-pipeline); every step is idempotent, so it resumes where it was
+#: a running job whose heartbeat is older than this, with no message in the broker, is sent
+#: again (its worker died, or the broker lost a message mid-pipeline); every step is
+#: idempotent, so it resumes where it was. A message a worker took less than this long ago
+#: counts as being run.
 STALL_AFTER_S = int(os.environ.get("STALL_AFTER_S", "300"))
 #: after this many re-sends a job is failed as stalled
 MAX_RESENDS = int(os.environ.get("MAX_RESENDS", "3"))
 
 
-def _resend_or_fail(job: Job, now, resend: list, failed: list) -> None:
-    resends = int((job.params or {}).get("resends", 0))
-    if resends >= MAX_RESENDS:
-        failed.append(job.id)
-        return
-    job.params = {**(job.params or {}), "resends": resends + 1}
-    job.enqueued_at = job.heartbeat_at = now
-    resend.append((job.id, job.kind))
+def _suspects(session, now) -> tuple[dict[str, str], list[str]]:
+    """Jobs that may be lost or past their deadline (id -> "lost" | "deadline"), and the
+    running batches (they end with their children)."""
+    suspects: dict[str, str] = {}
+    batches: list[str] = []
+    for job in session.scalars(select(Job).where(Job.status == "queued")):
+        if now - as_utc(job.enqueued_at or job.created_at) > timedelta(seconds=REQUEUE_AFTER_S):
+            suspects[job.id] = "lost"
+    for job in session.scalars(select(Job).where(Job.status == "running")):
+        if job.kind == "batch.reprocess":
+            batches.append(job.id)
+        elif job.started_at and now - as_utc(job.started_at) > timedelta(
+                seconds=settings.job_deadline_s):
+            suspects[job.id] = "deadline"
+        elif deadline_passed(job, STALL_AFTER_S, now):
+            suspects[job.id] = "lost"
+    return suspects, batches
 
 
 @app.task(name="maintenance.sweep_stuck_jobs")
 def sweep_stuck_jobs() -> dict:
     """Re-send jobs whose messages were lost (queued too long, or running with a silent
-    heartbeat); fail those that keep stalling or run past their deadline."""
-    from tasks.enqueue import send_job
+    heartbeat, and no message of theirs in the broker); fail those that keep getting lost or
+    run past their deadline.
 
-    resend: list = []
-    failed: list[str] = []
-    timed_out: list[str] = []
+    A job with a message waiting in its queue is not lost, however long it waits (a large
+    reprocessing batch, a busy hour): it is neither re-sent nor counted toward `job_stalled`,
+    and the time it waits for a worker does not count toward its deadline.
+    """
+    from tasks.enqueue import BrokerUnavailable, broker_view, live_task_ids, send_job
+
     now = utcnow()
     with session_scope() as session:
-        for job in session.scalars(select(Job).where(Job.status == "queued")):
-            if now - as_utc(job.enqueued_at or job.created_at) > timedelta(
-                    seconds=REQUEUE_AFTER_S):
-                _resend_or_fail(job, now, resend, failed)
-        for job in session.scalars(select(Job).where(Job.status == "running")):
-            if job.kind == "batch.reprocess":
-                # Children that ended at the same moment may each have missed the other.
-                child_job_ended(session, job.id)
-            elif job.started_at and now - as_utc(job.started_at) > timedelta(
-                    seconds=settings.job_deadline_s):
-                timed_out.append(job.id)
-            elif deadline_passed(job, STALL_AFTER_S, now):
-                _resend_or_fail(job, now, resend, failed)
-    for job_id, kind in resend:
-        send_job(job_id, kind)
+        suspects, batches = _suspects(session, now)
+        for batch_id in batches:
+            # Children that ended at the same moment may each have missed the other.
+            child_job_ended(session, batch_id)
+    resend: list[tuple[str, str, int | None]] = []
+    failed: list[str] = []
+    timed_out: list[str] = []
+    waiting: list[str] = []
+    if suspects:
+        try:
+            # Read the broker first, then the jobs again: a message that left its queue since
+            # was taken by a worker, which refreshed the job's heartbeat on starting it.
+            view = broker_view()
+        except Exception as exc:
+            log_event(logger, "sweeper could not read the broker; nothing re-sent",
+                      level=logging.WARNING, error=str(exc)[:300])
+            view = None
+        live = None
+        if view is not None and any(view.taken_long_ago(job_id, STALL_AFTER_S)
+                                    for job_id in suspects):
+            # Taken by a worker long ago and still unacknowledged: running on a live worker
+            # (a long step), or left by a worker that died. Ask the live ones.
+            try:
+                live = live_task_ids()
+            except Exception as exc:
+                log_event(logger, "sweeper could not ask the workers", level=logging.WARNING,
+                          error=str(exc)[:300])
+        now = utcnow()
+        with session_scope() as session:
+            again, _ = _suspects(session, now)
+            for job_id, reason in again.items():
+                if suspects.get(job_id) != reason:
+                    continue  # it became a suspect after the broker was read: next sweep
+                job = session.get(Job, job_id)
+                if view is not None and view.waiting(job_id):
+                    waiting.append(job_id)
+                elif reason == "deadline":
+                    timed_out.append(job_id)
+                elif view is None:
+                    continue
+                elif view.held(job_id, STALL_AFTER_S, live):
+                    waiting.append(job_id)
+                elif job.resends >= MAX_RESENDS:
+                    failed.append(job_id)
+                else:
+                    job.resends += 1
+                    job.enqueued_at = job.heartbeat_at = now
+                    resend.append((job.id, job.kind, job.priority))
+    for job_id, kind, priority in resend:
+        try:
+            send_job(job_id, kind, priority=priority)
+        except BrokerUnavailable as exc:
+            log_event(logger, "sweeper could not re-send a job", level=logging.WARNING,
+                      job_id=job_id, error=str(exc)[:300])
     for job_id in failed:
         fail_job(job_id, "job_stalled", "the job stopped making progress and was abandoned")
     for job_id in timed_out:
         fail_job(job_id, "job_timeout", "the job ran past its deadline")
-    resent = [job_id for job_id, _ in resend]
+    resent = [job_id for job_id, _, _ in resend]
     if resent or failed or timed_out:
-        log_event(logger, "sweeper acted", resent=resent, failed=failed, timed_out=timed_out)
-    return {"resent": resent, "failed": failed, "timed_out": timed_out}
+        log_event(logger, "sweeper acted", resent=resent, failed=failed, timed_out=timed_out,
+                  waiting=len(waiting))
+    return {"resent": resent, "failed": failed, "timed_out": timed_out, "waiting": waiting}
 
 
 # ---------------------------------------------------------------- batch reprocessing (ops)
@@ -132,7 +187,8 @@ def reprocess_batch(self, job_id: str) -> dict | None:
             kind = "keypoints.analyze" if analysis.source == "keypoints" else "video.analyze"
             child = create_job(session, user_id=analysis.user_id, kind=kind,
                                params={"analysis_id": analysis.id, "batch_id": job_id},
-                               subject_type="analysis", subject_id=analysis.id)
+                               subject_type="analysis", subject_id=analysis.id,
+                               priority=BATCH_PRIORITY)
             child.parent_id = job_id
             child.enqueued_at = utcnow()
             analysis.status = "queued"

@@ -94,20 +94,66 @@ def chunk_plan(duration_s: float, kind: str) -> list[tuple[float, float | None]]
 
 @app.task(bind=True, base=Step, name="video.start")
 def start(self, job_id: str) -> dict:
+    previous = _claim_pipeline(job_id)
+    if previous is False:
+        # Delivered again (a worker lost after publishing, a duplicate re-send): the pipeline
+        # of this round was built and is in the broker; building it again would run it twice.
+        return {"chunks": None, "already_started": True}
+    try:
+        return _build_pipeline(job_id)
+    except Exception:
+        _release_pipeline(job_id, previous)  # nothing was published: a retry may build it
+        raise
+
+
+def _claim_pipeline(job_id: str) -> int | None | bool:
+    """Claim the building of this job's pipeline for its current re-send round, atomically.
+
+    The round is the number of times the sweeper re-sent the job; the sweeper re-sends only a
+    job none of whose messages is left in the broker, so a new round rebuilds what was lost
+    (chunk files already written are reused). Returns the previously built round (None when
+    none was), or False when this round's pipeline was already built.
+    """
+    from sqlalchemy import update
+
+    with session_scope() as session:
+        previous = session.scalar(select(Job.pipeline_round).where(Job.id == job_id))
+        claimed = session.execute(
+            update(Job).where(Job.id == job_id,
+                              or_(Job.pipeline_round.is_(None), Job.pipeline_round < Job.resends))
+            .values(pipeline_round=Job.resends)
+            .execution_options(synchronize_session=False))
+    return previous if claimed.rowcount == 1 else False
+
+
+def _release_pipeline(job_id: str, previous: int | None) -> None:
+    with session_scope() as session:
+        job = session.get(Job, job_id)
+        if job is not None:
+            job.pipeline_round = previous
+
+
+def _build_pipeline(job_id: str) -> dict:
     update_progress(job_id, 2, "planning")
     with session_scope() as session:
         analysis = _analysis(session, job_id)
         analysis.status = "running"
         source, info = analysis.source, analysis.media_info or {}
         work = _work_dir(analysis)
-    tail = chain(video_analyze.si(job_id), render.si(job_id))
+        priority = session.get(Job, job_id).priority
+
+    def step(task, *args):  # every message of the job at the job's priority (batch: low)
+        sig = task.si(job_id, *args)
+        return sig.set(priority=priority) if priority is not None else sig
+
+    tail = chain(step(video_analyze), step(render))
     if source == "keypoints" or _reusable_keypoints(work):
         tail.apply_async()
         return {"chunks": 0}
     chunks = chunk_plan(float(info.get("duration_s") or 0.0), source)
-    header = group(pose_chunk.si(job_id, index, start_s, duration_s, len(chunks))
+    header = group(step(pose_chunk, index, start_s, duration_s, len(chunks))
                    for index, (start_s, duration_s) in enumerate(chunks))
-    chord(header, chain(assemble.si(job_id), tail)).apply_async()
+    chord(header, chain(step(assemble), tail)).apply_async()
     return {"chunks": len(chunks)}
 
 
@@ -269,7 +315,7 @@ _reference_cache: dict[tuple, ReferenceData] = {}
 
 
 def _reference_data(row: Reference) -> ReferenceData:
-    key = (row.id, row.created_at)
+    key = (row.id, row.created_at, (row.meta or {}).get("job_id"))
     if key not in _reference_cache:
         data = ReferenceData.from_dict({"name": row.id, "exercise": row.exercise,
                                         "view": row.view or "", "source": row.source,
@@ -366,7 +412,7 @@ class _AnalysisHooks:
     def on_succeeded(session: Session, job: Job) -> None:
         analysis = _settle(session, job, "succeeded")
         if analysis is not None and analysis.is_reference:
-            _store_reference(session, analysis)
+            _store_reference(session, analysis, job.id)
 
     @staticmethod
     def on_failed(session: Session, job: Job) -> None:
@@ -391,8 +437,10 @@ def _settle(session: Session, job: Job, status: str) -> Analysis | None:
     return analysis
 
 
-def _store_reference(session: Session, analysis: Analysis) -> None:
-    """A clinician's reference upload becomes a reference of their clinic."""
+def _store_reference(session: Session, analysis: Analysis, job_id: str) -> None:
+    """A clinician's reference upload becomes a reference of their clinic (its id is the
+    analysis id). Reprocessing it updates that reference from the new result; a new result that
+    names no exercise (unknown) keeps the reference as it was."""
     owner = session.get(User, analysis.user_id)
     label = (analysis.result or {}).get("exercise", {}).get("label")
     exercise = analysis.exercise_hint or label
@@ -401,10 +449,15 @@ def _store_reference(session: Session, analysis: Analysis) -> None:
     with np.load(storage.absolute(analysis.keypoints_path)) as data:
         keypoints = np.nan_to_num(data["keypoints"], nan=0.0).round(2).tolist()
         fps, width, height = float(data["fps"]), float(data["width"]), float(data["height"])
-    session.add(Reference(id=analysis.id, exercise=exercise, name=analysis.original_filename
-                          or analysis.id, view=None, source=f"clinic upload {analysis.id}",
-                          clinic_id=owner.clinic_id, fps=fps, width=width, height=height,
-                          keypoints=keypoints, meta={"analysis_id": analysis.id}))
+    row = session.get(Reference, analysis.id)
+    if row is None:
+        row = Reference(id=analysis.id, view=None, source=f"clinic upload {analysis.id}",
+                        clinic_id=owner.clinic_id)  # it stays the reference of that clinic
+        session.add(row)
+    row.exercise, row.name = exercise, analysis.original_filename or analysis.id
+    row.fps, row.width, row.height, row.keypoints = fps, width, height, keypoints
+    # The job that made this version: workers' cached copies are keyed by it.
+    row.meta = {"analysis_id": analysis.id, "job_id": job_id}
 
 
 JOB_HOOKS["video.analyze"] = _AnalysisHooks
