@@ -31,6 +31,8 @@ class Job(Base):
     subject_type: Mapped[str | None] = mapped_column(String(32), nullable=True)
     subject_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     idempotency_key: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    #: SHA-256 of the request that made the job: a key reused with another request is refused
+    request_fingerprint: Mapped[str | None] = mapped_column(String(64), nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     #: the batch job this job is part of (ops reprocessing)
     parent_id: Mapped[str | None] = mapped_column(

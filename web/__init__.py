@@ -5,14 +5,16 @@ from __future__ import annotations
 import logging
 import uuid
 
+import marshmallow as ma
 from flask import Flask, request
 from flask_smorest import Api
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import DEVELOPMENT_SECRET_KEY, settings
 from infra.logs import configure_logging, current_request_id
-from web import errors, metrics
+from web import errors, metrics, ratelimit
 from web.db import close_session
 from web.errors import ApiError
 from web.uploads import StreamingRequest, remove_unclaimed
@@ -84,11 +86,15 @@ def create_app(overrides: dict | None = None) -> Flask:
         api.register_blueprint(module.blp)
 
     app.register_error_handler(ApiError, errors.handle_api_error)
+    app.register_error_handler(ma.ValidationError, errors.handle_validation_error)
     app.register_error_handler(OperationalError, errors.handle_database_down)
     app.register_error_handler(Exception, errors.handle_unexpected)
     app.teardown_appcontext(close_session)
     app.teardown_request(remove_unclaimed)
     metrics.init_app(app)
+    ratelimit.init_app(app)
+    if settings.trusted_proxy_hops:  # request.remote_addr: the client, as the proxies saw it
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxy_hops)
 
     @app.before_request
     def _limits_and_ids():

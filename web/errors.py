@@ -71,6 +71,8 @@ def _flatten_webargs(messages: dict) -> dict:
 
 def handle_http_exception(error: HTTPException):
     status = error.code or 500
+    if status == 429 and getattr(error, "response", None) is not None:
+        return error.response  # flask-limiter's breach, already in the contract's shape
     data = getattr(error, "data", None) or {}
     headers = data.get("headers") or {}
     if status == 422 or (status == 400 and "messages" in data and _is_validation(data)):
@@ -95,6 +97,14 @@ def _is_validation(data: dict) -> bool:
 
 def handle_api_error(error: ApiError):
     return error_response(error.status, error.code, error.message, error.errors, error.headers)
+
+
+def handle_validation_error(error: ma.ValidationError):
+    """A schema loaded by hand (outside flask-smorest's argument parsing) refused its input."""
+    messages = error.messages
+    if not isinstance(messages, dict):
+        messages = {"_schema": messages if isinstance(messages, list) else [str(messages)]}
+    return error_response(422, "validation_error", "the request has invalid fields", messages)
 
 
 def handle_unexpected(error: Exception):

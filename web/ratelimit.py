@@ -1,42 +1,142 @@
-"""Fixed-window rate limits on authentication, counted in Redis (fails open if Redis is down)."""
+"""Rate limits: flask-limiter, moving windows counted in Redis (limits are set in config.py).
+
+Two limiters, because they fail differently when Redis cannot be reached:
+
+- `auth_limiter` (token, register) FAILS CLOSED: without its counters nothing stops one address
+  from trying a password against every account, so login answers 503 `rate_limiter_unavailable`
+  until Redis is back. Login counts per account (whatever the address: a botnet guessing one
+  password) and per client address (whatever the account: one address spraying a password).
+- `user_limiter` (uploads, keypoint analyses, plan generation, webhook tests; per user) FAILS
+  OPEN: these callers are authenticated, the limits only meter capacity, and the storage quota
+  and the job rows still bound what they can do; refusing all work while Redis restarts would
+  turn a broker blip into an outage of the whole API.
+
+A refused request answers 429 `too_many_requests` with `Retry-After` (seconds until the oldest
+counted request leaves the window).
+"""
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import os
+import math
 import time
 
-import redis
-from flask import request
+from flask import Flask, request
+from flask_limiter import Limiter, RequestLimit
+from limits import parse_many
+from limits.errors import StorageError
 
-from infra.redis_client import get_redis
-from web.errors import ApiError
+from config import settings
+from web.auth import current_user
+from web.errors import error_response
 
 logger = logging.getLogger("web.ratelimit")
 
-WINDOW_S = 60
+#: limits' Redis client: answer (or fail) within a second, never hang a request
+STORAGE_OPTIONS = {"socket_timeout": 1.0, "socket_connect_timeout": 1.0,
+                   "wrap_exceptions": True}
 
 
-def _limit(action: str) -> int:
-    defaults = {"token": 10, "register": 30}
-    return int(os.environ.get(f"RATE_LIMIT_{action.upper()}_PER_MIN", defaults.get(action, 30)))
+def client_address() -> str:
+    """The client's address (the peer, or the one a trusted proxy reported: TRUSTED_PROXY_HOPS)."""
+    return f"ip:{request.remote_addr or 'unknown'}"
 
 
-def limit_auth_attempts(action: str, identity: str | None = None) -> None:
-    subject = f"{request.remote_addr}|{(identity or '').strip().lower()}"
-    digest = hashlib.sha256(subject.encode()).hexdigest()[:24]  # no emails stored in Redis
-    window = int(time.time() // WINDOW_S)
-    key = f"ratelimit:{action}:{digest}:{window}"
+def login_account() -> str:
+    """The account a login names, hashed: no email address is stored in Redis."""
+    body = request.get_json(silent=True)
+    email = body.get("email") if isinstance(body, dict) else None
+    normalized = email.strip().lower() if isinstance(email, str) else ""
+    return "account:" + hashlib.sha256(normalized.encode()).hexdigest()[:32]
+
+
+def user_key() -> str:
+    return f"user:{current_user().id}"
+
+
+def _retry_after(limit: RequestLimit) -> int:
     try:
-        client = get_redis()
-        count = client.incr(key)
-        if count == 1:
-            client.expire(key, WINDOW_S + 5)
-    except redis.RedisError:
-        logger.warning("rate limiter unavailable; allowing request")
-        return
-    if count > _limit(action):
-        retry_after = WINDOW_S - int(time.time()) % WINDOW_S
-        raise ApiError(429, "too_many_requests", "too many attempts; try again later",
-                       headers={"Retry-After": str(retry_after)})
+        return max(1, math.ceil(limit.reset_at - time.time()))
+    except Exception:  # the store failed between the hit and this read: the whole window
+        return max(1, limit.limit.get_expiry())
+
+
+def _breached(limit: RequestLimit):
+    retry = _retry_after(limit)
+    return error_response(429, "too_many_requests",
+                          f"too many requests (at most {limit.limit}); try again in {retry} s",
+                          headers={"Retry-After": str(retry)})
+
+
+def _limiter(prefix: str, key_func, *, fail_open: bool) -> Limiter:
+    return Limiter(key_func, storage_uri=settings.redis_url, storage_options=STORAGE_OPTIONS,
+                   strategy="moving-window", key_prefix=prefix, swallow_errors=fail_open,
+                   on_breach=_breached, headers_enabled=False)
+
+
+auth_limiter = _limiter("auth", client_address, fail_open=False)
+user_limiter = _limiter("user", user_key, fail_open=True)
+
+#: login: per account and per address (decorate the view, innermost, below flask-smorest's)
+login_limits = [
+    auth_limiter.limit(settings.rate_limit_login_per_account, key_func=login_account),
+    auth_limiter.limit(settings.rate_limit_login_per_ip, key_func=client_address),
+]
+register_limit = auth_limiter.limit(settings.rate_limit_register_per_ip, key_func=client_address)
+upload_limit = user_limiter.limit(settings.rate_limit_uploads)
+keypoints_limit = user_limiter.limit(settings.rate_limit_keypoints)
+plans_limit = user_limiter.limit(settings.rate_limit_plans)
+webhook_test_limit = user_limiter.limit(settings.rate_limit_webhook_tests)
+
+
+def limit_login(view):
+    """Both login limits (per account, per address) on a view."""
+    for limit in login_limits:
+        view = limit(view)
+    return view
+
+
+def check_settings() -> None:
+    """A limit that does not parse would be skipped by flask-limiter: refuse to start instead."""
+    for name in ("login_per_account", "login_per_ip", "register_per_ip", "uploads", "keypoints",
+                 "plans", "webhook_tests"):
+        value = getattr(settings, f"rate_limit_{name}")
+        try:
+            if not parse_many(value):
+                raise ValueError("empty")
+        except ValueError as exc:
+            raise RuntimeError(f"RATE_LIMIT_{name.upper()}={value!r} is not a rate limit "
+                               f"such as '10/minute;50/hour' ({exc})") from None
+
+
+def handle_storage_down(_error: StorageError):
+    """Only the fail-closed limiter lets this through: its request is refused, not let in."""
+    logger.warning("rate limiter store (Redis) unreachable: refusing %s", request.path)
+    return error_response(503, "rate_limiter_unavailable",
+                          "this request cannot be rate limited right now (Redis is unreachable), "
+                          "so it is refused; try again shortly", headers={"Retry-After": "5"})
+
+
+class _FailOpenNotice(logging.Filter):
+    """flask-limiter logs a full traceback for every request it lets through while Redis is
+    down; one line says the same."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and "Swallowing error" in record.getMessage():
+            error = record.exc_info[1]
+            record.msg = "rate limiter store unreachable; request let through (fails open): %s"
+            record.args = (type(error).__name__,)
+            record.exc_info, record.exc_text = None, None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+def init_app(app: Flask) -> None:
+    check_settings()
+    limiter_log = logging.getLogger("flask-limiter")
+    if not any(isinstance(f, _FailOpenNotice) for f in limiter_log.filters):
+        limiter_log.addFilter(_FailOpenNotice())
+    auth_limiter.init_app(app)
+    user_limiter.init_app(app)
+    app.register_error_handler(StorageError, handle_storage_down)

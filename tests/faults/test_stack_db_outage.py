@@ -1,18 +1,17 @@
-"""The database going away during an upload (PostgreSQL on 127.0.0.1:5432), and rate limits on
-authentication, on a stack of its own."""
+"""The database going away during an upload (PostgreSQL on 127.0.0.1:5432), on a stack of its
+own. (Rate limits: tests/faults/test_stack_hostile_clients.py.)"""
 
 from __future__ import annotations
 
 import os
 import threading
-import time
 import uuid
 
 import pytest
 import requests
 
 from tests.faults.conftest import assert_error_shape, register, running_stack, storage_files
-from tests.support.stack import Client, wait_until
+from tests.support.stack import wait_until
 
 pytestmark = pytest.mark.faults
 
@@ -51,35 +50,8 @@ def pg_database():
 def stack(tmp_path_factory, pg_database):
     with running_stack(tmp_path_factory.mktemp("faults-db"),
                        database_url=f"{PG}/{pg_database}",
-                       worker_queues=("maintenance",),
-                       extra_env={"RATE_LIMIT_TOKEN_PER_MIN": "5"}) as running:
+                       worker_queues=("maintenance",)) as running:
         yield running
-
-
-def test_bad_logins_are_rate_limited(stack):
-    anon = Client(stack.url)
-    if time.time() % 60 > 45:  # fixed one-minute windows: do it all inside one of them
-        time.sleep(61 - time.time() % 60)
-    user = register(stack)
-    # The limit counts every token request for this account from this address (5 a minute);
-    # register() used one to log in.
-    statuses = []
-    for _ in range(4):
-        response = anon.post("/api/v1/auth/token",
-                             json={"email": user.email, "password": "wrong-password-1"})
-        statuses.append(response.status_code)
-        assert_error_shape(response)
-    assert statuses == [401] * 4, statuses
-    limited = anon.post("/api/v1/auth/token", json={"email": user.email, "password": "nope-1"})
-    body = assert_error_shape(limited, (429,))
-    assert body["code"] == "too_many_requests"
-    assert 0 < int(limited.headers["Retry-After"]) <= 60
-    # Still limited with the right password (no oracle), and it issues no token.
-    right = anon.post("/api/v1/auth/token", json={"email": user.email, "password": user.password})
-    assert right.status_code == 429 and "access_token" not in right.text
-    # Somebody else's account is not locked out by these attempts.
-    other = register(stack)
-    assert anon.login(other.email, other.password).token
 
 
 def upload_files(stack) -> list:

@@ -17,7 +17,7 @@ from web.auth import current_user, load_owned, login_required
 from web.db import db_session
 from web.errors import ApiError
 from web.jobs import accepted, enqueue, replay
-from web.ratelimit import limit_auth_attempts
+from web.ratelimit import limit_login, register_limit
 from web.schemas.accounts import (
     RegisterSchema,
     TokenRequestSchema,
@@ -41,9 +41,9 @@ def find_user_by_email(email: str) -> User | None:
 @blp.route("/auth/register", methods=["POST"])
 @blp.arguments(RegisterSchema)
 @blp.response(201, UserSchema)
+@register_limit
 def register(body: dict):
     """Create a patient account."""
-    limit_auth_attempts("register")
     session = db_session()
     if find_user_by_email(body["email"]) is not None:
         raise ApiError(409, "email_taken", "an account with this email already exists")
@@ -57,9 +57,9 @@ def register(body: dict):
 @blp.route("/auth/token", methods=["POST"])
 @blp.arguments(TokenRequestSchema)
 @blp.response(200, TokenSchema)
+@limit_login
 def token(body: dict):
-    """Exchange email and password for a bearer token."""
-    limit_auth_attempts("token", body["email"])
+    """Exchange email and password for a bearer token (rate limited per account and address)."""
     user = find_user_by_email(body["email"])
     # Verify against a dummy hash for unknown emails: the answer time does not reveal accounts.
     valid = verify_password(user.password_hash if user else DUMMY_HASH, body["password"])

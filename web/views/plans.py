@@ -11,6 +11,7 @@ from web.auth import current_user, load_owned, login_required, subject_user_id
 from web.db import db_session
 from web.errors import ApiError
 from web.jobs import enqueue, replay
+from web.ratelimit import plans_limit
 from web.schemas.common import JobAcceptedSchema, UserIdQuerySchema
 from web.schemas.plans import FeedbackSchema, PlanSchema
 
@@ -40,6 +41,7 @@ def feedback_of(plan: Plan) -> PlanFeedback | None:
 @blp.route("", methods=["POST"])
 @login_required()
 @blp.response(202, JobAcceptedSchema)
+@plans_limit
 def create_plan():
     """Generate this week's plan through the network (a job on the `plans` queue)."""
     first = replay("plan.generate")

@@ -23,6 +23,8 @@ from web.auth import current_user, load_owned, login_required, subject_user_id
 from web.db import db_session
 from web.errors import ApiError
 from web.jobs import enqueue, replay
+from web.quota import MULTIPART_SLACK, check_quota
+from web.ratelimit import keypoints_limit, upload_limit
 from web.schemas.common import JobAcceptedSchema, UserIdQuerySchema
 from web.schemas.videos import AnalysisSchema, KeypointAnalysisSchema, UploadFormSchema
 from web.uploads import claim, uploaded_path
@@ -73,16 +75,20 @@ def _check_hint(hint: str | None) -> str | None:
                    "exercise": {"type": "string", "enum": list(EXERCISES)},
                    "reference": {"type": "boolean"}}}}}})
 @blp.response(202, JobAcceptedSchema)
+@upload_limit
 def upload_video():
     """Upload a video (or a JPEG/PNG photo) for analysis: 202 and a job.
 
     The file streams to storage; ffprobe decides whether it is readable before anything is
-    recorded. Too large: 413; not a video or image: 415; unusable video: 422.
+    recorded. Too large: 413 (`storage_quota_exceeded` past the user's storage quota); not a
+    video or image: 415; unusable video: 422. Rate limited per user (429).
     """
+    request.max_content_length = settings.max_upload_bytes
     first = replay("video.analyze")
     if first is not None:
         return first
-    request.max_content_length = settings.max_upload_bytes
+    # Refuse before streaming a byte when the declared size cannot fit the quota.
+    check_quota(current_user().id, request.content_length, slack=MULTIPART_SLACK)
     part = request.files.get("file")
     if part is None or not part.filename and uploaded_path(part).stat().st_size == 0:
         raise ApiError(422, "validation_error", "the request has invalid fields",
@@ -106,8 +112,10 @@ def upload_video():
     target_dir = analysis_dir(current_user().id, analysis_id)
     target = target_dir / f"original{suffix}"
     size = path.stat().st_size
+    check_quota(current_user().id, size)
 
     def record(job):
+        check_quota(current_user().id, size, lock=True)  # concurrent uploads of this user
         job.subject_id = analysis_id
         db_session().add(Analysis(
             id=analysis_id, user_id=current_user().id, source=info.kind, status="queued",
@@ -121,7 +129,8 @@ def upload_video():
 
     try:
         return enqueue("video.analyze", subject_type="analysis", subject_id=analysis_id,
-                       params={"analysis_id": analysis_id}, before_commit=record)
+                       params={"analysis_id": analysis_id}, before_commit=record,
+                       on_rollback=lambda: shutil.rmtree(target_dir, ignore_errors=True))
     except OperationalError:
         shutil.rmtree(target_dir, ignore_errors=True)
         raise ApiError(503, "database_unavailable",
@@ -135,6 +144,7 @@ def upload_video():
 @login_required()
 @blp.arguments(KeypointAnalysisSchema)
 @blp.response(202, JobAcceptedSchema)
+@keypoints_limit
 def upload_keypoints(body: dict):
     """Keypoint sequences (COCO-17) from on-device pose estimation: same pipeline from the
     classification step on, same result shape as a video."""
@@ -168,7 +178,8 @@ def upload_keypoints(body: dict):
 
     try:
         return enqueue("keypoints.analyze", subject_type="analysis", subject_id=analysis_id,
-                       params={"analysis_id": analysis_id}, before_commit=record)
+                       params={"analysis_id": analysis_id}, before_commit=record,
+                       on_rollback=lambda: shutil.rmtree(target_dir, ignore_errors=True))
     except BaseException:
         shutil.rmtree(target_dir, ignore_errors=True)
         raise

@@ -17,6 +17,7 @@ from models.base import utcnow
 from web.auth import current_user, login_required
 from web.db import db_session
 from web.errors import ApiError
+from web.ratelimit import webhook_test_limit
 from web.schemas.webhooks import (
     DeliverySchema,
     WebhookCreateSchema,
@@ -149,6 +150,7 @@ def rotate_secret(endpoint_id: str):
 @blp.route("/<endpoint_id>/test", methods=["POST"])
 @login_required()
 @blp.response(202, DeliverySchema)
+@webhook_test_limit
 def send_test(endpoint_id: str):
     """Send a `webhook.test` event to this endpoint only."""
     endpoint = load_endpoint(endpoint_id)
