@@ -227,10 +227,15 @@ def collect_user_rows(session: Session, user_id: str) -> dict[str, list[dict]]:
     """
     owned = _owned_tables()
     found: dict[str, list[dict]] = {}
+
+    def select_public(table):
+        # Secret columns are not even read (an encrypted webhook secret is never decrypted).
+        return select(*[c for c in table.columns if not privacy.is_secret_field(c.name)])
+
     for table in Base.metadata.sorted_tables:  # parents before children
         if table.name == "users":
             found["users"] = [dict(r._mapping) for r in session.execute(
-                select(table).where(table.c.id == user_id))]
+                select_public(table).where(table.c.id == user_id))]
             continue
         links = owned.get(table.name)
         if not links:
@@ -239,7 +244,8 @@ def collect_user_rows(session: Session, user_id: str) -> dict[str, list[dict]]:
         candidates: dict[tuple, dict] = {}
         for (column, _parent, _parent_column), keys in keysets.items():
             for chunk in _chunks(sorted(keys, key=str)):
-                for r in session.execute(select(table).where(table.c[column].in_(chunk))):
+                for r in session.execute(
+                        select_public(table).where(table.c[column].in_(chunk))):
                     mapping = dict(r._mapping)
                     candidates[tuple(mapping[c.name] for c in table.primary_key.columns)] = mapping
         found[table.name] = [row for row in candidates.values() if all(
@@ -247,8 +253,8 @@ def collect_user_rows(session: Session, user_id: str) -> dict[str, list[dict]]:
             for column, parent, parent_column in links)]
     analysis_ids = [r["id"] for r in found.get("analyses", [])]
     refs = Base.metadata.tables["references"]
-    found["references"] = [dict(r._mapping) for chunk in _chunks(analysis_ids)
-                           for r in session.execute(select(refs).where(refs.c.id.in_(chunk)))]
+    found["references"] = [dict(r._mapping) for chunk in _chunks(analysis_ids) for r in
+                           session.execute(select_public(refs).where(refs.c.id.in_(chunk)))]
     return {name: [privacy.exportable_row(r) for r in rows] for name, rows in found.items()}
 
 
