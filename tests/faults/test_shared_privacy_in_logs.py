@@ -1,6 +1,6 @@
 """Health data and personal data never reach the process logs: not a task's result (Celery logs
 every task's return value by default), not the bound parameters of a failed SQL statement (an
-email, a password hash, an analysis result)."""
+email, a password hash, an analysis result, readiness vitals)."""
 
 from __future__ import annotations
 
@@ -69,7 +69,8 @@ def test_results_and_sql_parameters_stay_out_of_logs(shared_stack, shared_data):
         _sql(stack, "DROP TRIGGER IF EXISTS privacy_block_results")
     assert failed["status"] == "failed" and failed["error"]["code"] == "internal_error", failed
 
-    # 3. The web process fails to insert a new account: email and password hash are parameters.
+    # 3. The web process fails to insert a new account (email and password hash are its
+    #    parameters): answered as a conflict, and not logged at all.
     email = f"privacy-{uuid.uuid4().hex[:12]}@example.org"
     _sql(stack, "CREATE TRIGGER privacy_block_users BEFORE INSERT ON users "
                 "BEGIN SELECT RAISE(ABORT, 'blocked by the privacy test'); END")
@@ -78,16 +79,28 @@ def test_results_and_sql_parameters_stay_out_of_logs(shared_stack, shared_data):
                                           json={"email": email, "password": "pw-" + "z" * 20})
     finally:
         _sql(stack, "DROP TRIGGER IF EXISTS privacy_block_users")
+    assert response.status_code == 409, response.text
+
+    # 4. ... and fails to store readiness (health data) with an unexpected error: logged, with
+    #    the SQL but without the values.
+    vitals = {"sleep_hours": 7.123, "resting_hr": 57.321, "hrv_ms": 61.987}
+    _sql(stack, "CREATE TRIGGER privacy_block_readiness BEFORE INSERT ON readiness "
+                "BEGIN SELECT RAISE(ABORT, 'blocked by the privacy test'); END")
+    try:
+        response = patient.post("/api/v1/readiness", json=vitals)
+    finally:
+        _sql(stack, "DROP TRIGGER IF EXISTS privacy_block_readiness")
     assert response.status_code == 500, response.text
 
     logs = {name: stack.logs(name) for name in ("web", "worker0", "worker1")}
     found = [(name, piece) for name, text_ in logs.items()
-             for piece in [*_recognisable(result), email, email.split("@")[0]]
+             for piece in [*_recognisable(result), email, email.split("@")[0],
+                           *(str(v) for v in vitals.values())]
              if piece in text_]
     assert not found, f"personal or health data in logs: {found}"
     # The logs were written all the same: the successes and both failures, SQL without values.
     worker = logs["worker1"]
     assert "video.render[" in worker and "succeeded in" in worker
     assert "task crashed" in worker and "INSERT INTO analysis_results" in worker
-    assert "INSERT INTO users" in logs["web"]
+    assert "INSERT INTO readiness" in logs["web"]
     assert "hide_parameters" in worker and "hide_parameters" in logs["web"]

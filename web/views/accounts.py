@@ -6,6 +6,7 @@ from flask import send_file
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from config import settings
 from domain import privacy
@@ -38,6 +39,16 @@ def find_user_by_email(email: str) -> User | None:
     return db_session().scalar(select(User).where(func.lower(User.email) == normalize_email(email)))
 
 
+def _commit_account(session) -> None:
+    """Commit an account change; a concurrent request that took the email first answers 409.
+    (Caught here, not logged: PostgreSQL's message names the duplicate email.)"""
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        raise ApiError(409, "email_taken", "an account with this email already exists") from None
+
+
 @blp.route("/auth/register", methods=["POST"])
 @blp.arguments(RegisterSchema)
 @blp.response(201, UserSchema)
@@ -50,7 +61,7 @@ def register(body: dict):
     user = User(email=normalize_email(body["email"]), password_hash=hash_password(body["password"]),
                 role="patient")
     session.add(user)
-    session.commit()
+    _commit_account(session)
     return user
 
 
@@ -92,7 +103,7 @@ class Me(MethodView):
         if "password" in body:
             user.password_hash = hash_password(body["password"])
             user.token_version += 1  # every earlier token stops working
-        db_session().commit()
+        _commit_account(db_session())
         return user
 
     @login_required()
