@@ -222,7 +222,7 @@ def list_videos(query: dict):
 @blp.response(200)
 def list_references():
     """Expert references the caller's analyses are compared with (global and their clinic's)."""
-    from sqlalchemy import or_
+    from sqlalchemy import func, or_
 
     from models import Reference
 
@@ -231,13 +231,15 @@ def list_references():
     if user.clinic_id:
         condition = or_(condition, Reference.clinic_id == user.clinic_id)
     exercise = request.args.get("exercise")
-    stmt = select(Reference).where(condition)
+    # The frame count comes from the database: decoding every reference's keypoints here cost
+    # about 0.4 s of CPU per request.
+    frames = func.json_array_length(Reference.keypoints).label("frames")
+    stmt = select(Reference.id, Reference.exercise, Reference.name, Reference.view,
+                  Reference.source, Reference.clinic_id, Reference.fps, frames).where(condition)
     if exercise:
         stmt = stmt.where(Reference.exercise == exercise)
-    rows = db_session().scalars(stmt.order_by(Reference.exercise, Reference.name))
-    return [{"id": r.id, "exercise": r.exercise, "name": r.name, "view": r.view,
-             "source": r.source, "clinic_id": r.clinic_id, "fps": r.fps,
-             "frames": len(r.keypoints)} for r in rows]
+    rows = db_session().execute(stmt.order_by(Reference.exercise, Reference.name))
+    return [dict(row._mapping) for row in rows]
 
 
 @blp.route("/videos/<analysis_id>/annotated.mp4")
