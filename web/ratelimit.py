@@ -78,23 +78,45 @@ def _limiter(prefix: str, key_func, *, fail_open: bool) -> Limiter:
 auth_limiter = _limiter("auth", client_address, fail_open=False)
 user_limiter = _limiter("user", user_key, fail_open=True)
 
-#: login: per account and per address (decorate the view, innermost, below flask-smorest's)
-login_limits = [
+_ERROR = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+_LIMITED = {"description": "Too many requests (`too_many_requests`); `Retry-After` says when "
+                           "to try again", "content": _ERROR,
+            "headers": {"Retry-After": {"schema": {"type": "integer"},
+                                        "description": "seconds"}}}
+_STORE_DOWN = {"description": "The rate limiter's store is unreachable: refused "
+                              "(`rate_limiter_unavailable`)", "content": _ERROR}
+
+
+def _limited(*limits, fail_closed: bool = False):
+    """Decorate a view (innermost, below flask-smorest's decorators) with rate limits, and
+    document their answers in the OpenAPI document."""
+
+    def decorator(view):
+        for limit in limits:
+            view = limit(view)
+        doc = getattr(view, "_apidoc", {})
+        responses = doc.setdefault("manual_doc", {}).setdefault("responses", {})
+        responses["429"] = _LIMITED
+        if fail_closed:
+            responses["503"] = _STORE_DOWN
+        view._apidoc = doc
+        return view
+
+    return decorator
+
+
+#: login: per account and per address
+limit_login = _limited(
     auth_limiter.limit(settings.rate_limit_login_per_account, key_func=login_account),
     auth_limiter.limit(settings.rate_limit_login_per_ip, key_func=client_address),
-]
-register_limit = auth_limiter.limit(settings.rate_limit_register_per_ip, key_func=client_address)
-upload_limit = user_limiter.limit(settings.rate_limit_uploads)
-keypoints_limit = user_limiter.limit(settings.rate_limit_keypoints)
-plans_limit = user_limiter.limit(settings.rate_limit_plans)
-webhook_test_limit = user_limiter.limit(settings.rate_limit_webhook_tests)
-
-
-def limit_login(view):
-    """Both login limits (per account, per address) on a view."""
-    for limit in login_limits:
-        view = limit(view)
-    return view
+    fail_closed=True)
+register_limit = _limited(
+    auth_limiter.limit(settings.rate_limit_register_per_ip, key_func=client_address),
+    fail_closed=True)
+upload_limit = _limited(user_limiter.limit(settings.rate_limit_uploads))
+keypoints_limit = _limited(user_limiter.limit(settings.rate_limit_keypoints))
+plans_limit = _limited(user_limiter.limit(settings.rate_limit_plans))
+webhook_test_limit = _limited(user_limiter.limit(settings.rate_limit_webhook_tests))
 
 
 def check_settings() -> None:
