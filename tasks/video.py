@@ -63,8 +63,17 @@ def _load_classifier():
                                    / settings.classifier_version)
 
 
+def _load_form():
+    """The form model artifact (None when it is absent: the criteria's default thresholds)."""
+    from domain.video.form import FormModel
+
+    path = settings.artifacts_dir / "form" / settings.form_model_version
+    return FormModel.load(path) if (path / "model.json").exists() else None
+
+
 model_registry.register("pose", _load_pose)
 model_registry.register("classifier", _load_classifier)
+model_registry.register("form", _load_form)
 
 
 class Step(JobTask):
@@ -327,12 +336,14 @@ def _reference_data(row: Reference) -> ReferenceData:
 
 def models_used(source: str) -> dict:
     return {"pose": None if source == "keypoints" else _pose_version(),
-            "classifier": settings.classifier_version}
+            "classifier": settings.classifier_version,
+            "form": settings.form_model_version}
 
 
 def models_key(models: dict) -> str:
     """The key of a result in an analysis' history: the model versions that made it."""
-    return f"pose={models['pose']};classifier={models['classifier']}"
+    key = f"pose={models['pose']};classifier={models['classifier']}"
+    return key + (f";form={models['form']}" if models.get("form") else "")
 
 
 @app.task(bind=True, base=Step, name="video.analyze")
@@ -348,7 +359,8 @@ def video_analyze(self, job_id: str) -> dict:
         fps, width, height = float(data["fps"]), float(data["width"]), float(data["height"])
     result = analyze_keypoints(keypoints, fps, width, height, model_registry.get("classifier"),
                                references, exercise_hint=hint,
-                               threshold=settings.angle_threshold_deg)
+                               threshold=settings.angle_threshold_deg,
+                               form_model=model_registry.get("form"))
     models = models_used(source)
     result["models"] = models
     key = models_key(models)

@@ -88,4 +88,22 @@ def extract_keypoints(dataset: str, limit: int | None) -> None:
                    f"validation {len(val)}")
 
 
+@ml_cli.command("train-form")
+@click.option("--version", "version", default=None, help="Artifact version (default: next).")
+def train_form(version: str | None) -> None:
+    """Calibrate the form criteria and train the per-exercise form models on the real labelled
+    executions (PushFit through the project's pose, Pose Trainer, Exercise-Correction); the
+    metrics are measured on a held-out split by video / source / run."""
+    from domain.video.datasets import pushfit
+    from domain.video.form.training import train_form as train
+
+    pushfit.extract(progress=lambda i, n, name: click.echo(f"  posed {name} ({i}/{n})"))
+    root = settings.artifacts_dir / "form"
+    version = version or next_version(root, "form-v")
+    metrics = train(root, version, progress=click.echo)
+    for fam, entry in metrics["families"].items():
+        click.echo(f"{fam}: held-out {json.dumps(entry.get('validation'))}")
+    click.echo(f"wrote {root / version}; activate it with FORM_MODEL_VERSION={version}")
+
+
 COMMANDS = (references_cli,)

@@ -11,6 +11,7 @@ import numpy as np
 from . import feedback as F
 from . import keypoints as K
 from .angles import compare
+from .form import form_result, reliable_joints
 from .references import nearest_reference
 from .reps import segment_repetitions
 from .synthetic import EXERCISES
@@ -31,11 +32,17 @@ def analyze_keypoints(
     references,
     exercise_hint: str | None = None,
     threshold: float | dict = 25.0,
+    form_model=None,
 ) -> dict:
     """Analyze a (T, 17, 3) COCO-17 pixel sequence (T=1: a still image).
 
     ``classifier``: an ``ExerciseClassifier`` (or None: only the hint is used);
-    ``references``: iterable of ``Reference`` (e.g. ``references.default_library()``).
+    ``references``: iterable of ``Reference`` (e.g. ``references.default_library()``);
+    ``form_model``: a ``form.FormModel`` (None: the form criteria's default thresholds).
+    ``form`` = ``{verdict, score, findings: [{rep_index, criterion, message}], view, ...}``: the
+    judge of form; angle differences against the reference are information in
+    ``reps[].angles`` and become issues only for joints the view shows reliably, and never
+    when the form is judged good.
     Returns ``{"exercise": {label, confidence, candidates}, "rep_count", "reps": [{index,
     start_s, end_s, bottom_s, angles, issues}], "feedback": [...], "reference_id",
     "person_detected", "analyzed_as", "exercise_hint", "reference_distance", "models"}``.
@@ -51,6 +58,7 @@ def analyze_keypoints(
         "feedback": [],
         "reference_id": None,
         "reference_distance": None,
+        "form": {"verdict": "uncertain", "score": None, "findings": []},
         "person_detected": False,
         "analyzed_as": None,
         "exercise_hint": exercise_hint,
@@ -112,9 +120,24 @@ def analyze_keypoints(
         if (ref and reps)
         else []
     )
+    form = form_result(core, fps, used, reps, form_model)
+    result["form"] = form
+    reliable = reliable_joints(form.get("view"), form.get("near"))
     by_index = {c["index"]: c for c in comparisons}
+    findings_by_rep: dict = {}
+    for f in form["findings"]:
+        findings_by_rep.setdefault(f["rep_index"], []).append(f)
+    angle_issues: list[dict] = []
     for r in reps:
         c = by_index.get(r.index, {})
+        issues: list[dict] = []
+        if form["verdict"] != "good":
+            issues = [{"source": "form", "criterion": f["criterion"], "message": f["message"]}
+                      for f in findings_by_rep.get(r.index, []) + findings_by_rep.get(None, [])]
+            extra = [dict(i, source="angles") for i in c.get("issues", [])
+                     if i["joint"] in reliable]
+            issues += extra
+            angle_issues += extra
         result["reps"].append(
             {
                 "index": r.index,
@@ -122,16 +145,15 @@ def analyze_keypoints(
                 "end_s": round((r.end_frame + offset) / fps, 3),
                 "bottom_s": round((r.bottom_frame + offset) / fps, 3),
                 "angles": c.get("angles", {}),
-                "issues": c.get("issues", []),
+                "issues": issues,
             }
         )
     if not reps:
-        result["feedback"] = notes + [F.NO_REPS]
-    elif ref is None:
-        result["feedback"] = notes + [
-            f"Counted {len(reps)} repetition{'s' if len(reps) != 1 else ''}; "
-            "no expert reference is available for this exercise."
-        ]
+        # a hold (plank) is judged over time windows; a clip without a repetition is judged
+        # whole when its criteria could be measured
+        sentences = F.form_sentences(form, used, 0) if form["verdict"] != "uncertain" else []
+        result["feedback"] = notes + sentences + ([] if form.get("static") else [F.NO_REPS])
     else:
-        result["feedback"] = notes + F.summarize(comparisons, used, threshold)
+        result["feedback"] = notes + F.form_sentences(form, used, len(reps), angle_issues,
+                                                      has_reference=ref is not None)
     return result

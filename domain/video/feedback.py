@@ -13,6 +13,12 @@ EXERCISE_NAMES = {
     "pullup": "pull-up",
     "situp": "sit-up",
     "jumping_jacks": "jumping jack",
+    "biceps_curl": "biceps curl",
+    "shoulder_press": "shoulder press",
+    "front_raise": "front raise",
+    "shoulder_shrug": "shoulder shrug",
+    "sit_to_stand": "sit-to-stand",
+    "plank": "plank",
 }
 
 # exercises whose movement extreme is the "top" (curl up, chin over bar, sitting up, arms up)
@@ -112,6 +118,60 @@ def summarize(
             f"{len(worst[1])} of {len(rep_results)} repetitions."
         )
     return out
+
+
+VIEW_NAMES = {"front": "the front", "side": "the side", "three_quarter": "a three-quarter angle"}
+
+
+def _rep_list(indices: list[int]) -> str:
+    if len(indices) == 1:
+        return f"repetition {indices[0]}"
+    return "repetitions " + ", ".join(str(i) for i in indices[:-1]) + f" and {indices[-1]}"
+
+
+def form_sentences(form: dict, exercise: str | None, rep_count: int,
+                   angle_issues: list[dict] | None = None, has_reference: bool = True
+                   ) -> list[str]:
+    """Feedback sentences from the form verdict: encouragement and no correction for a good
+    execution; for a faulty one each finding once, in a patient's words, with the repetitions
+    where it happened (then, as information, angle differences the view shows reliably)."""
+    name = exercise_name(exercise)
+    verdict = form.get("verdict")
+    if verdict == "good":
+        if rep_count:
+            reps = "repetition" if rep_count == 1 else f"{rep_count} repetitions"
+            return [f"Good form: your {reps} of {name} looked right. Keep it up!"]
+        return [f"Good form: your {name} looked right. Keep it up!"]
+    if verdict == "faulty":
+        by_criterion: dict[str, tuple[str, list]] = {}
+        for f in form.get("findings", []):
+            msg, reps = by_criterion.setdefault(f["criterion"], (f["message"], []))
+            if f.get("rep_index") is not None:
+                reps.append(f["rep_index"])
+        out = []
+        for msg, reps in by_criterion.values():
+            where = f" ({_rep_list(sorted(set(reps)))})" if reps and rep_count > 1 else ""
+            out.append(f"{msg.rstrip('.')}{where}.")
+        if not out:
+            out.append(f"Your {name} form needs attention: move slowly and with control.")
+        for issue in (angle_issues or [])[:3]:
+            out.append(issue["message"])
+        return out[:MAX_SENTENCES]
+    # uncertain
+    view = form.get("view")
+    reps = ""
+    if rep_count:
+        reps = f"Counted {rep_count} repetition{'s' if rep_count != 1 else ''}. "
+    if view and form.get("not_judged") and not form.get("judged"):
+        return [f"{reps}Your form could not be judged from {VIEW_NAMES.get(view, view)}: "
+                f"film your {name} from the side to get form feedback."]
+    info = [issue["message"] for issue in (angle_issues or [])[:3]]
+    if not has_reference and rep_count:
+        return [f"{reps}No form criteria or expert reference are available for this "
+                "exercise yet."]
+    if info:
+        return [f"{reps}Compared with the expert reference:", *info]
+    return [f"{reps}Your form could not be judged reliably from this video."]
 
 
 NO_PERSON = (

@@ -153,14 +153,93 @@ def extract(
     return cache
 
 
+#: mean absolute difference of two standardized 32x18 grey thumbnails under which two clips
+#: are taken to be cut from the same source recording
+SAME_SOURCE = 0.4
+
+
+def _thumbnail(path: Path) -> np.ndarray | None:
+    import cv2
+
+    cap = cv2.VideoCapture(str(path))
+    try:
+        cap.set(cv2.CAP_PROP_POS_FRAMES, 5)
+        ok, frame = cap.read()
+    finally:
+        cap.release()
+    if not ok or frame is None:
+        return None
+    g = cv2.resize(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), (32, 18),
+                   interpolation=cv2.INTER_AREA).astype(np.float32)
+    return (g - g.mean()) / (g.std() + 1e-6)
+
+
+def source_groups(files: list[Path]) -> dict[str, str]:
+    """File stem -> source id. PushFit clips are cut from about 50 source recordings (the same
+    person, room and camera in consecutive clips, sometimes both correct and wrong ones); clips
+    whose first frames look alike (connected components under ``SAME_SOURCE``) share a source,
+    named after its first member. A split by source keeps one person's clips on one side."""
+    thumbs = {p.stem: _thumbnail(p) for p in files}
+    names = sorted(thumbs, key=_order)
+    parent = {n: n for n in names}
+
+    def find(n: str) -> str:
+        while parent[n] != n:
+            parent[n] = parent[parent[n]]
+            n = parent[n]
+        return n
+
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            ta, tb = thumbs[a], thumbs[b]
+            if ta is not None and tb is not None and float(np.abs(ta - tb).mean()) < SAME_SOURCE:
+                ra, rb = find(a), find(b)
+                if ra != rb:
+                    parent[max(ra, rb, key=_order)] = min(ra, rb, key=_order)
+    return {n: find(n) for n in names}
+
+
+def _cached_sources(files: list[Path], path: Path) -> dict[str, str]:
+    stems = sorted(p.stem for p in files)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("files") == stems and data.get("same_source") == SAME_SOURCE:
+            return data["sources"]
+    except (OSError, ValueError, KeyError):
+        pass
+    sources = source_groups(files)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+        tmp.write_text(json.dumps({"files": stems, "same_source": SAME_SOURCE,
+                                   "sources": sources}), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        pass
+    return sources
+
+
+def _order(stem: str) -> tuple[str, int]:
+    m = _NAME.match(stem)
+    return (m.group(1), int(m.group(2))) if m else (stem, 0)
+
+
 def load(cache_path: str | Path | None = None, pose_version: str | None = None,
-         fps: float | None = None) -> Iterator[Sample]:
+         fps: float | None = None, data_dir: str | Path | None = None,
+         group_by: str = "source") -> Iterator[Sample]:
     """The cached PushFit keypoint sequences as samples (``correct`` from the file name).
 
-    ``group`` is the video's file name (``pushfit:correct12``): one sample per video.
+    ``group``: ``pushfit-src:<first clip>`` — the source recording the clip was cut from
+    (:func:`source_groups`, needs the videos) — or, with ``group_by="video"`` or when the videos
+    are absent, the clip itself (``pushfit:correct12``).
     With several pose versions cached, ``pose_version`` picks one (default: the most common).
     """
     cache = Path(cache_path) if cache_path else default_cache_path()
+    sources: dict[str, str] = {}
+    if group_by == "source":
+        files = video_files(data_dir)
+        if files:
+            sources = _cached_sources(files, cache.with_name("pushfit_sources.json"))
     records = list(_read_cache(cache).values())
     if not records:
         return
@@ -179,7 +258,8 @@ def load(cache_path: str | Path | None = None, pose_version: str | None = None,
         if not m:
             continue
         correct = m.group(1) == "correct"
-        yield Sample(dataset="pushfit", exercise="pushup", name=stem, group=f"pushfit:{stem}",
+        group = f"pushfit-src:{sources[stem]}" if stem in sources else f"pushfit:{stem}"
+        yield Sample(dataset="pushfit", exercise="pushup", name=stem, group=group,
                      keypoints=_decode(rec["keypoints"]), fps=float(rec["fps"]),
                      width=float(rec["width"]), height=float(rec["height"]), correct=correct,
                      fault=None if correct else "wrong",

@@ -58,14 +58,17 @@ def test_fault_is_reported_and_good_form_praised(clf, refs):
     res = analyze_keypoints(bad.keypoints, bad.fps, bad.width, bad.height, clf, refs)
     _check_shape(res)
     assert res["exercise"]["label"] == "squat" and res["rep_count"] == 3
-    assert any(i["joint"].endswith("knee") for r in res["reps"] for i in r["issues"])
-    assert any(
-        "knee" in s and "than the reference" in s and "repetition" in s for s in res["feedback"]
-    )
+    form = res["form"]
+    assert form["verdict"] == "faulty" and form["view"] == "side"
+    assert {f["criterion"] for f in form["findings"]} >= {"depth"}
+    assert any(i.get("criterion") == "depth" for r in res["reps"] for i in r["issues"])
+    assert any("Squat deeper" in s for s in res["feedback"])
+    assert all(r["angles"] for r in res["reps"])  # angle differences stay, as information
     good = generate("squat", n_reps=3, view="left", seed=12)
     res = analyze_keypoints(good.keypoints, good.fps, good.width, good.height, clf, refs)
-    assert res["rep_count"] == 3 and not any(r["issues"] for r in res["reps"])
-    assert res["feedback"][0].startswith("Good form")
+    assert res["rep_count"] == 3 and res["form"]["verdict"] == "good"
+    assert not any(r["issues"] for r in res["reps"]) and res["form"]["findings"] == []
+    assert res["feedback"][0].startswith("Good form") and len(res["feedback"]) == 1
 
 
 def test_no_person(clf, refs):

@@ -1,0 +1,352 @@
+"""Calibrate the form criteria and train the per-exercise form models on real labelled data.
+
+Data (``domain.video.datasets``): PushFit push-ups through the project's own pose (cached),
+Pose Trainer (curl, shoulder press, front raise, shrug; good/bad), Exercise-Correction runs
+(curl lean-back, lunge knee-over-toe, plank hips). Every data set is split once by
+``datasets.is_validation(group)`` (a hash of the video / source / run id): nothing is tuned on
+the validation part. On the training part, grouped cross-validation (by the same groups)
+chooses the regularization and the decision threshold; per-criterion thresholds are the 90th
+percentile of the criterion on correct training executions (a correct repetition rarely
+passes it), or the textbook default where there are too few.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from ..datasets import Sample, is_validation
+from ..reps import segment_repetitions
+from .criteria import CRITERIA, family
+from .engine import assess, measure, rule_score
+from .model import FamilyModel, FormModel
+
+C_GRID = (0.03, 0.1, 0.3, 1.0, 3.0)
+MIN_CORRECT_FOR_THRESHOLD = 8
+THRESHOLD_QUANTILE = 90
+
+
+def _reps(s: Sample):
+    try:
+        return segment_repetitions(s.keypoints, s.fps, s.exercise)
+    except Exception:  # noqa: BLE001 - a helper's segmentation must not stop training
+        return []
+
+
+def execution_features(s: Sample) -> tuple[dict[str, float], object]:
+    reps = _reps(s)
+    m = measure(s.keypoints, s.fps, s.exercise, reps)
+    return m.features(), m
+
+
+def load_all(progress: Callable[[str], None] | None = None) -> list[Sample]:
+    from ..datasets import exercise_correction, pose_trainer, pushfit
+
+    out: list[Sample] = []
+    for name, loader in (("pushfit", pushfit.load), ("pose_trainer", pose_trainer.load),
+                         ("exercise_correction", exercise_correction.load)):
+        samples = [s for s in loader() if s.correct is not None]
+        if progress:
+            progress(f"{name}: {len(samples)} labelled sequences")
+        out += samples
+    return out
+
+
+def _auc(y_faulty: np.ndarray, risk: np.ndarray) -> float | None:
+    from sklearn.metrics import roc_auc_score
+
+    ok = np.isfinite(risk)
+    if ok.sum() < 2 or len(set(y_faulty[ok].tolist())) < 2:
+        return None
+    return round(float(roc_auc_score(y_faulty[ok], risk[ok])), 3)
+
+
+def _matrix(rows: list[dict], names: list[str]) -> np.ndarray:
+    return np.array([[r.get(n, math.nan) for n in names] for r in rows], float)
+
+
+def _fit(X: np.ndarray, y: np.ndarray, C: float):
+    from sklearn.linear_model import LogisticRegression
+
+    clf = LogisticRegression(C=C, class_weight="balanced", max_iter=2000)
+    clf.fit(X, y)
+    return clf
+
+
+def _standardize(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        med = np.nanmedian(X, axis=0)
+    med = np.where(np.isfinite(med), med, 0.0)
+    Xi = np.where(np.isfinite(X), X, med)
+    mean, scale = Xi.mean(axis=0), Xi.std(axis=0)
+    scale = np.where(scale > 1e-9, scale, 1.0)
+    return (Xi - mean) / scale, med, mean, scale
+
+
+def _oof(X: np.ndarray, y: np.ndarray, folds: list, C: float) -> np.ndarray:
+    out = np.full(len(y), np.nan)
+    for tr, te in folds:
+        if len(set(y[tr].tolist())) < 2:
+            continue
+        Z, med, mean, scale = _standardize(X[tr])
+        clf = _fit(Z, y[tr], C)
+        Zt = (np.where(np.isfinite(X[te]), X[te], med) - mean) / scale
+        out[te] = clf.predict_proba(Zt)[:, 1]
+    return out
+
+
+def _best_threshold(p_correct: np.ndarray, y: np.ndarray) -> float:
+    """Decision threshold on P(correct) maximizing balanced accuracy (Youden's J)."""
+    ok = np.isfinite(p_correct)
+    best, best_j = 0.5, -1.0
+    for t in np.linspace(0.1, 0.9, 81):
+        good = p_correct[ok] >= t
+        tpr = good[y[ok] == 1].mean() if (y[ok] == 1).any() else 0.0
+        tnr = (~good)[y[ok] == 0].mean() if (y[ok] == 0).any() else 0.0
+        j = tpr + tnr - 1.0
+        if j > best_j + 1e-9 or (abs(j - best_j) <= 1e-9 and abs(t - 0.5) < abs(best - 0.5)):
+            best, best_j = float(t), j
+    return best
+
+
+def _calibrate(fam: str, samples: list[Sample], feats: dict) -> dict[str, float]:
+    thresholds = {}
+    for c in CRITERIA[fam]:
+        vals = np.array([feats[_key(s)].get(f"{c.key}.median", math.nan) for s in samples
+                         if s.correct], float)
+        vals = vals[np.isfinite(vals)]
+        thresholds[c.key] = (round(float(np.percentile(vals, THRESHOLD_QUANTILE)), 4)
+                             if vals.size >= MIN_CORRECT_FOR_THRESHOLD else c.threshold)
+    return thresholds
+
+
+def _key(s: Sample) -> str:
+    return f"{s.dataset}/{s.name}"
+
+
+def _folds(groups: np.ndarray, n: int = 5):
+    from sklearn.model_selection import GroupKFold
+
+    k = max(2, min(n, len(set(groups.tolist()))))
+    return list(GroupKFold(n_splits=k).split(np.zeros(len(groups)), groups=groups))
+
+
+def _rule_scores(samples: list[Sample], meas: dict, thresholds: dict) -> np.ndarray:
+    return np.array([rule_score(meas[_key(s)], thresholds) for s in samples])
+
+
+def fit_family(fam: str, train: list[Sample], feats: dict, meas: dict
+               ) -> tuple[FamilyModel, dict]:
+    """Calibrate thresholds, choose logistic regression (and its C) or the calibrated
+    criteria alone by grouped CV on ``train``, pick the decision threshold, fit."""
+    rows = [feats[_key(s)] for s in train]
+    y = np.array([int(bool(s.correct)) for s in train])
+    groups = np.array([s.group for s in train])
+    names = sorted({k for r in rows for k in r})
+    X = _matrix(rows, names)
+    keep = [i for i in range(len(names)) if np.isfinite(X[:, i]).sum() >= max(3, len(y) // 5)]
+    names = [names[i] for i in keep]
+    X = X[:, keep]
+    folds = _folds(groups)
+    cv: dict[str, float | None] = {}
+    best_c, best_auc, best_oof = 1.0, -1.0, None
+    for C in C_GRID:
+        oof = _oof(X, y, folds, C)
+        auc = _auc(1 - y, 1 - oof)
+        cv[str(C)] = auc
+        if auc is not None and auc > best_auc + 1e-9:
+            best_c, best_auc, best_oof = C, auc, oof
+    rule_oof = np.full(len(y), np.nan)
+    for tr, te in folds:
+        thr = _calibrate(fam, [train[i] for i in tr], feats)
+        rule_oof[te] = _rule_scores([train[i] for i in te], meas, thr)
+    rule_auc = _auc(1 - y, 1 - rule_oof)
+    cv["criteria"] = rule_auc
+    thresholds = _calibrate(fam, train, feats)
+    use_rules = best_oof is None or (rule_auc is not None and rule_auc > best_auc)
+    chosen = rule_oof if use_rules else best_oof
+    t = _best_threshold(chosen, y)
+    shift = -math.log(t / (1.0 - t))
+    if use_rules:
+        model = FamilyModel(family=fam, features=[], impute=[], mean=[], scale=[], coef=[],
+                            intercept=shift, thresholds=thresholds, kind="criteria")
+    else:
+        Z, med, mean, scale = _standardize(X)
+        clf = _fit(Z, y, best_c)
+        model = FamilyModel(family=fam, features=names, impute=med.tolist(),
+                            mean=mean.tolist(), scale=scale.tolist(),
+                            coef=clf.coef_[0].tolist(),
+                            intercept=float(clf.intercept_[0]) + shift, thresholds=thresholds)
+    model.meta = {"C": None if use_rules else best_c, "decision_threshold": round(t, 3),
+                  "train_sequences": len(y), "train_groups": len(set(groups.tolist())),
+                  "train_correct": int(y.sum()), "cv_folds": len(folds)}
+    ok = np.isfinite(chosen)
+    info = {"chosen": model.kind, "C": model.meta["C"], "cv_auc": cv,
+            "decision_threshold": round(t, 3),
+            "cv_correct_flagged": round(float((chosen[ok & (y == 1)] < t).mean()), 3)
+            if (ok & (y == 1)).any() else None,
+            "cv_faulty_caught": round(float((chosen[ok & (y == 0)] < t).mean()), 3)
+            if (ok & (y == 0)).any() else None}
+    return model, info
+
+
+def _score(model: FamilyModel, s: Sample, feats: dict, meas: dict) -> float:
+    return model.score(feats[_key(s)], rule_score(meas[_key(s)], model.thresholds))
+
+
+def grouped_cv_all(fam: str, samples: list[Sample], feats: dict, meas: dict) -> dict:
+    """Secondary, larger-sample estimate: the whole procedure (calibration, model choice,
+    threshold) re-run in each fold of a 5-fold CV grouped by source over ALL labelled data."""
+    y = np.array([int(bool(s.correct)) for s in samples])
+    groups = np.array([s.group for s in samples])
+    scores = np.full(len(y), np.nan)
+    for tr, te in _folds(groups):
+        part = [samples[i] for i in tr]
+        if len({bool(s.correct) for s in part}) < 2:
+            continue
+        model, _ = fit_family(fam, part, feats, meas)
+        scores[te] = [_score(model, samples[i], feats, meas) for i in te]
+    ok = np.isfinite(scores)
+    return {"sequences": int(ok.sum()), "groups": len(set(groups.tolist())),
+            "roc_auc": _auc(1 - y[ok], 1 - scores[ok]),
+            "correct_flagged": round(float((scores[ok & (y == 1)] < 0.5).mean()), 3)
+            if (ok & (y == 1)).any() else None,
+            "faulty_caught": round(float((scores[ok & (y == 0)] < 0.5).mean()), 3)
+            if (ok & (y == 0)).any() else None}
+
+
+def _rates(samples: list[Sample], forms: list[dict | None]) -> dict:
+    y = np.array([int(bool(s.correct)) for s in samples])
+    score = np.array([f["score"] if f and f.get("score") is not None else math.nan
+                      for f in forms], float)
+    verdict = [f["verdict"] if f else "none" for f in forms]
+    correct = [v for v, lab in zip(verdict, y, strict=True) if lab]
+    faulty = [v for v, lab in zip(verdict, y, strict=True) if not lab]
+    return {
+        "sequences": len(y), "correct": int(y.sum()), "faulty": int(len(y) - y.sum()),
+        "groups": len({s.group for s in samples}),
+        "roc_auc": _auc(1 - y, 1 - score),
+        "correct_flagged": round(sum(v != "good" for v in correct) / len(correct), 3)
+        if correct else None,
+        "faulty_caught": round(sum(v != "good" for v in faulty) / len(faulty), 3)
+        if faulty else None,
+        "uncertain": sum(v == "uncertain" for v in verdict),
+    }
+
+
+def _criterion_metrics(fam: str, samples: list[Sample], feats: dict, forms: list) -> dict:
+    y = np.array([int(bool(s.correct)) for s in samples])
+    out = {}
+    for c in CRITERIA[fam]:
+        risk = np.array([feats[_key(s)].get(f"{c.key}.median", math.nan)
+                         for s in samples], float)
+        judged = np.isfinite(risk)
+        found = np.array([any(fd["criterion"] == c.key for fd in (f or {}).get("findings", []))
+                          for f in forms])
+        entry = {"judged": int(judged.sum()), "roc_auc_vs_faulty": _auc(1 - y, risk),
+                 "finding_on_correct": round(float(found[y == 1].mean()), 3)
+                 if (y == 1).any() else None,
+                 "finding_on_faulty": round(float(found[y == 0].mean()), 3)
+                 if (y == 0).any() else None}
+        # data sets that name the fault: how often the matching criterion is reported
+        by_fault: dict[str, list[bool]] = {}
+        for s, f in zip(samples, found, strict=True):
+            if s.fault and s.fault not in ("wrong", "bad"):
+                by_fault.setdefault(s.fault, []).append(bool(f))
+        if by_fault:
+            entry["reported_by_labelled_fault"] = {k: f"{sum(v)}/{len(v)}"
+                                                   for k, v in by_fault.items()}
+        out[c.key] = entry
+    return out
+
+
+def train_form(root: str | Path, version: str, samples: Iterable[Sample] | None = None,
+               progress: Callable[[str], None] | None = None, graphs: bool = True) -> dict:
+    """Train every family with labelled data; write ``<root>/<version>/`` (model.json,
+    metrics.json, roc.png); return the metrics."""
+    say = progress or (lambda _m: None)
+    samples = list(samples) if samples is not None else load_all(say)
+    by_fam: dict[str, list[Sample]] = {}
+    for s in samples:
+        fam = family(s.exercise)
+        if fam and s.correct is not None:
+            by_fam.setdefault(fam, []).append(s)
+    feats, meas = {}, {}
+    for s in samples:
+        if family(s.exercise):
+            feats[_key(s)], meas[_key(s)] = execution_features(s)
+    families: dict[str, FamilyModel] = {}
+    metrics: dict = {"version": version, "created_at": datetime.now(UTC).isoformat(),
+                     "validation": "held-out groups: sha256(group id) below 30%; groups are "
+                     "source recordings (PushFit), files (Pose Trainer), label runs "
+                     "(Exercise-Correction)", "families": {}}
+    curves = {}
+    for fam, fam_samples in sorted(by_fam.items()):
+        train = [s for s in fam_samples if not is_validation(s.group)]
+        val = [s for s in fam_samples if is_validation(s.group)]
+        ytr = {bool(s.correct) for s in train}
+        entry: dict = {"datasets": sorted({s.dataset for s in fam_samples}),
+                       "train_sequences": len(train), "validation_sequences": len(val)}
+        if len(ytr) < 2 or len(train) < 8:
+            entry["model"] = None
+            entry["note"] = "too few labelled training sequences for a model"
+            metrics["families"][fam] = entry
+            continue
+        model, info = fit_family(fam, train, feats, meas)
+        families[fam] = model
+        entry["cv"] = info
+        entry["thresholds"] = model.thresholds
+        fm = FormModel(version=version, families={fam: model})
+        forms = [_assess_sample(s, fm) for s in val]
+        rule_forms = [_assess_sample(s, None) for s in val]
+        entry["validation"] = _rates(val, forms)
+        entry["validation_criteria_only"] = _rates(val, rule_forms)
+        entry["criteria"] = _criterion_metrics(fam, val, feats, forms)
+        entry["grouped_cv_all"] = grouped_cv_all(fam, fam_samples, feats, meas)
+        metrics["families"][fam] = entry
+        y = np.array([int(bool(s.correct)) for s in val])
+        sc = np.array([f["score"] if f and f.get("score") is not None else 0.5 for f in forms])
+        curves[fam] = (1 - y, 1 - sc)
+        say(f"{fam}: validation {entry['validation']}")
+    out = Path(root) / version
+    FormModel(version=version, families=families).save(out)
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=1, default=str),
+                                      encoding="utf-8")
+    if graphs and curves:
+        _roc_graph(curves, out / "roc.png")
+    return metrics
+
+
+def _assess_sample(s: Sample, model: FormModel | None) -> dict | None:
+    return assess(s.keypoints, s.fps, s.exercise, _reps(s), model)
+
+
+def _roc_graph(curves: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from sklearn.metrics import roc_curve
+
+    fig, ax = plt.subplots(figsize=(5, 5), dpi=80)
+    for fam, (y, risk) in curves.items():
+        if len(set(y.tolist())) < 2:
+            continue
+        fpr, tpr, _ = roc_curve(y, risk)
+        auc = _auc(y, risk)
+        ax.plot(fpr, tpr, label=f"{fam} (AUC {auc}, n={len(y)})")
+    ax.plot([0, 1], [0, 1], "k:", lw=1)
+    ax.set_xlabel("correct executions flagged")
+    ax.set_ylabel("faulty executions caught")
+    ax.set_title("Form models on held-out real executions")
+    ax.legend(loc="lower right", fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
