@@ -47,7 +47,16 @@ task_acks_late = True
 task_reject_on_worker_lost = True
 # Heavy queues: a worker takes one message at a time so nothing waits behind a long video.
 worker_prefetch_multiplier = 1
-worker_max_tasks_per_child = 200
+# A pool process is replaced after this many tasks (WORKER_MAX_TASKS_PER_CHILD): slow leaks in
+# native libraries cannot grow without bound.
+worker_max_tasks_per_child = settings.worker_max_tasks_per_child
+# A replacement pool process must report ready within this many seconds, or Celery kills it and
+# starts another (4 s by default). Its models load in a background thread after it reported
+# ready (workers/startup.py), so its start is short; but on a saturated 2-core machine even a
+# short start can be delayed by seconds, and a start that misses the limit once misses it every
+# time: an endless kill/restart loop with every job of that queue stuck. A process that truly
+# hangs at start is still killed, after WORKER_PROC_ALIVE_TIMEOUT_S (60 s).
+worker_proc_alive_timeout = settings.worker_proc_alive_timeout_s
 worker_hijack_root_logger = False
 # Privacy: Celery logs "Task x[id] succeeded in 0.1s: <return value>" at INFO, and a task's return
 # value can be an analysis result (health data). Log the task, its id and its runtime only; the

@@ -2,6 +2,12 @@
 
 Models are loaded in each worker process after fork (never in the parent: TensorFlow and PyTorch
 state does not survive fork), once, and kept for every task the process runs.
+
+`worker_process_init` must return quickly: Celery kills a pool process that has not reported
+ready within `worker_proc_alive_timeout` and starts another, which would load the models again
+and be killed again, forever (pool processes are replaced every `worker_max_tasks_per_child`
+tasks). So the models named in WORKER_MODELS load in a background thread of the new process;
+tasks that need one wait for it (`model_registry.get`).
 """
 
 from __future__ import annotations
@@ -11,7 +17,7 @@ import os
 
 from celery.signals import after_setup_logger, worker_process_init, worker_ready
 
-from infra.logs import configure_logging
+from infra.logs import configure_logging, log_event
 from models.db import reset_engines
 
 logger = logging.getLogger("workers")
@@ -29,7 +35,9 @@ def _init_process(**_kwargs) -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from workers import model_registry
 
-    model_registry.warm_up(os.environ.get("WORKER_MODELS", ""))
+    models = os.environ.get("WORKER_MODELS", "")
+    log_event(logger, "worker process started", pid=os.getpid(), models=models)
+    model_registry.warm_up_in_background(models)
 
 
 @worker_ready.connect
