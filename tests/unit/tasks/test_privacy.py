@@ -239,3 +239,35 @@ def test_logs_never_carry_task_results_or_sql_parameters(tmp_path):
     assert "someone@example.com" not in str(caught.value)
     assert "hide_parameters" in str(caught.value)
     engine.dispose()
+
+
+def test_expired_exports_and_orphan_analysis_folders_go(db, storage_dir, monkeypatch):
+    import os
+    import time
+
+    import tasks.privacy
+    from tasks.privacy import remove_expired_exports, remove_orphan_analysis_folders
+
+    monkeypatch.setattr(tasks.privacy, "settings",
+                        dataclasses.replace(tasks.privacy.settings, export_ttl_hours=1))
+    with db.session_scope() as session:
+        user = _user(session, "o@example.com")
+        kept = _video(session, storage_dir, user, 1).id
+        user_id = user.id
+    analyses = storage_dir / "users" / user_id / "analyses"
+    orphan, young_orphan = analyses / "deleted-one", analyses / "being-uploaded"
+    for folder in (orphan, young_orphan):
+        (folder / "pose").mkdir(parents=True)
+        (folder / "pose" / "chunk_0000.npz").write_bytes(b"x")
+    exports = storage_dir / "users" / user_id / "exports"
+    exports.mkdir()
+    (exports / "old.zip").write_bytes(b"zip")
+    (exports / "new.zip").write_bytes(b"zip")
+    old = time.time() - 2 * 3600
+    for path in (orphan, analyses / kept, exports / "old.zip"):
+        os.utime(path, (old, old))
+
+    assert remove_orphan_analysis_folders(grace_s=3600) == ["deleted-one"]
+    assert remove_expired_exports() == ["old.zip"]
+    assert (analyses / kept).is_dir() and young_orphan.is_dir() and not orphan.exists()
+    assert sorted(p.name for p in exports.iterdir()) == ["new.zip"]
