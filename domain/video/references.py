@@ -6,7 +6,10 @@ The default library (:func:`build_default_references`) holds
   from five views: front, left, right, front_left, front_right (``source = "synthetic"``);
 * for the push-up, the six real PushFit ``correct*.json`` MoveNet sequences
   (``source = "pushfit:correctN.json"``), read from the shared data folder at run time (they
-  are not copied into the repository).
+  are not copied into the repository);
+* real correct executions of the training split of ``domain.video.datasets``: PushFit push-ups
+  through the project's own YOLO pose (when cached) and Pose Trainer's good curls (and any
+  label of the same criteria family).
 
 :func:`nearest_reference` compares the user's normalized poses (each frame centered on its
 mid-hip and divided by the torso length) at the velocity-minimum frames - the repetitions'
@@ -138,7 +141,31 @@ def build_default_references(
                     360,
                 )
             )
+    if include_pushfit:
+        refs += _real_references(set(EXERCISES))
     return refs
+
+
+def _real_references(exercises: set[str]) -> list[Reference]:
+    """Real correct executions of the training split (never the validation split): PushFit
+    push-ups through the project's own pose (when ``flask ml extract-keypoints`` has cached
+    them) and Pose Trainer's good executions, under every label of the same criteria family."""
+    from .datasets import is_validation, pose_trainer, pushfit
+    from .form.criteria import family
+
+    out: list[Reference] = []
+    try:
+        samples = [s for s in pushfit.load() if s.correct and not is_validation(s.group)][:8]
+        samples += [s for s in pose_trainer.load() if s.correct and not is_validation(s.group)]
+    except (OSError, ValueError):  # pragma: no cover - unreadable data: synthetic only
+        return out
+    for s in samples:
+        for ex in sorted(e for e in exercises if family(e) and family(e) == family(s.exercise)):
+            if K.person_present(s.keypoints).sum() < 5:
+                continue
+            out.append(Reference(f"{s.dataset}-{s.name}", ex, "side", f"{s.dataset}:{s.name}",
+                                 s.fps, s.keypoints, int(s.width), int(s.height)))
+    return out
 
 
 @functools.lru_cache(maxsize=1)

@@ -141,3 +141,4 @@ def test_exercise_without_criteria_is_uncertain_and_new_labels_map_by_name():
 
     assert family("biceps_curl") == "curl" and family("barbell_biceps_curl") == "curl"
     assert family("shoulder_press") == "shoulder_press" and family("sit_to_stand") is None
+    assert family("triceps_pushdown") is None and family("knee_pushup") == "pushup"
