@@ -45,14 +45,16 @@ def load_references(if_empty: bool) -> None:
 
 @ml_cli.command("train-classifier")
 @click.option("--version", "version", default=None, help="Artifact version (default: next).")
-@click.option("--epochs", type=int, default=30, show_default=True)
-@click.option("--synthetic-per-class", type=int, default=200, show_default=True)
+@click.option("--epochs", type=int, default=10, show_default=True)
+@click.option("--synthetic-per-class", type=int, default=60, show_default=True)
 @click.option("--max-penn", type=int, default=None,
-              help="Use at most this many real training sequences (a quick trial run).")
+              help="Use at most this many sequences of each real source (a quick trial run).")
 @click.option("--seed", type=int, default=0)
 def train_classifier(version: str | None, epochs: int, synthetic_per_class: int,
                      max_penn: int | None, seed: int) -> None:
-    """Train the GRU + attention classifier on Penn Action (real) and synthetic sequences."""
+    """Train the GRU + attention classifier on real keypoints (Penn Action, UTD-MHAD projected,
+    Pose Trainer, PushFit through the project's pose) and synthetic sequences; validate per class
+    on held-out real data (run `flask ml extract-keypoints` first for PushFit)."""
     from domain.video.classifier import train_classifier as train
 
     root = settings.artifacts_dir / "classifier"
@@ -60,7 +62,7 @@ def train_classifier(version: str | None, epochs: int, synthetic_per_class: int,
     metrics = train(root, version, seed=seed, epochs=epochs,
                     synthetic_per_class=synthetic_per_class,
                     synthetic_val_per_class=min(30, synthetic_per_class),
-                    max_penn_train=max_penn, verbose=0)
+                    max_penn_train=max_penn, max_real=max_penn, verbose=0)
     click.echo(json.dumps({k: v for k, v in metrics.items() if not isinstance(v, dict | list)},
                           indent=1, default=str))
     click.echo(f"wrote {root / version}; activate it with CLASSIFIER_VERSION={version}")

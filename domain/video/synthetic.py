@@ -36,6 +36,34 @@ EXERCISES: tuple[str, ...] = (
     "situp",
     "jumping_jacks",
 )
+#: exercises learned only from real people (no generator here): UTD-MHAD sit_to_stand /
+#: stand_to_sit, Pose Trainer shoulder press, front raise and shrug
+REAL_ONLY_EXERCISES: tuple[str, ...] = (
+    "sit_to_stand",
+    "shoulder_press",
+    "front_raise",
+    "shoulder_shrug",
+)
+#: every exercise label the classifier may answer and a hint may name
+VOCABULARY: tuple[str, ...] = (*EXERCISES, *REAL_ONLY_EXERCISES)
+#: other datasets' names for our labels (a curl label contains "curl")
+LABEL_ALIASES: dict[str, str] = {
+    "biceps_curl": "barbell_biceps_curl",
+    "bicep": "barbell_biceps_curl",
+    "arm_curl": "barbell_biceps_curl",
+    "shoulderpress": "shoulder_press",
+    "frontraise": "front_raise",
+    "shouldershrug": "shoulder_shrug",
+    "stand_to_sit": "sit_to_stand",
+}
+
+
+def canonical_label(label: str | None) -> str | None:
+    """A dataset's exercise name -> the vocabulary's (unchanged when already canonical)."""
+    if label is None:
+        return None
+    return LABEL_ALIASES.get(label, label)
+
 
 FAULTS: dict[str, tuple[str, ...]] = {
     "squat": ("insufficient_depth", "knees_caving", "forward_lean"),

@@ -98,6 +98,7 @@ def test_smoke_training(tmp_path):
         synthetic_val_per_class=1,
         max_penn_train=24,
         max_penn_val=8,
+        max_real=6,
         verbose=0,
     )
     out = tmp_path / "smoke"
