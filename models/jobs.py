@@ -34,6 +34,8 @@ class Job(Base):
     #: SHA-256 of the request that made the job: a key reused with another request is refused
     request_fingerprint: Mapped[str | None] = mapped_column(String(64), nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    #: worker processes that died while running one of this job's tasks (workers/losses.py)
+    worker_losses: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     #: the batch job this job is part of (ops reprocessing)
     parent_id: Mapped[str | None] = mapped_column(
         ForeignKey("jobs.id", ondelete="SET NULL"), index=True, nullable=True

@@ -15,6 +15,7 @@ from celery import Task
 from celery.exceptions import Ignore, Retry, SoftTimeLimitExceeded
 from sqlalchemy.exc import OperationalError
 
+from config import settings
 from domain.errors import DomainError
 from infra.logs import current_job_id, log_event
 from models import TERMINAL_STATUSES, Job
@@ -75,6 +76,9 @@ class JobTask(Task):
     """Base for tasks whose first argument is a job id."""
 
     abstract = True
+    #: the worker's main process counts lost pool processes per job and stops re-queueing a job
+    #: that keeps killing them (workers/losses.py)
+    Request = "workers.losses:JobRequest"
     #: the task that ends the job (the last step of a chain); earlier steps leave it running
     finishes_job = True
     #: the stage name shown on the job while this task runs
@@ -106,6 +110,11 @@ class JobTask(Task):
             if self.stage:
                 job.stage = self.stage
             job.heartbeat_at = utcnow()
+            params, losses = job.params, job.worker_losses
+        if settings.fault_injection:  # test-only (workers/faults.py)
+            from workers import faults
+
+            faults.inject(params, losses)
         log_event(logger, "task started", task=self.name)
         started = time.monotonic()
         try:
