@@ -45,7 +45,7 @@ def load_references(if_empty: bool) -> None:
 
 @ml_cli.command("train-classifier")
 @click.option("--version", "version", default=None, help="Artifact version (default: next).")
-@click.option("--epochs", type=int, default=10, show_default=True)
+@click.option("--epochs", type=int, default=14, show_default=True)
 @click.option("--synthetic-per-class", type=int, default=60, show_default=True)
 @click.option("--max-penn", type=int, default=None,
               help="Use at most this many sequences of each real source (a quick trial run).")
@@ -106,6 +106,43 @@ def train_form(version: str | None) -> None:
     for fam, entry in metrics["families"].items():
         click.echo(f"{fam}: held-out {json.dumps(entry.get('validation'))}")
     click.echo(f"wrote {root / version}; activate it with FORM_MODEL_VERSION={version}")
+
+
+@ml_cli.command("eval-reps")
+@click.option("--output", type=click.Path(dir_okay=False), default=None,
+              help="Metrics JSON (default: <artifacts>/reps/metrics.json).")
+@click.option("--classifier/--no-classifier", "use_classifier", default=True, show_default=True,
+              help="Also count with the active classifier's label (the pipeline's path).")
+@click.option("--seed", type=int, default=0)
+def eval_reps(output: str | None, use_classifier: bool, seed: int) -> None:
+    """Count repetitions on real sequences with a known count (UTD-MHAD trials and
+    concatenations, Pose Trainer repetitions) without an exercise hint; write MAE and the
+    share within one repetition."""
+    from datetime import UTC, datetime
+    from pathlib import Path
+
+    from domain.video.rep_eval import build_cases, evaluate
+
+    cases = build_cases(seed=seed)
+    modes: tuple[str, ...] = ("no_hint", "true_exercise")
+    clf = None
+    if use_classifier:
+        from domain.video.classifier import ExerciseClassifier
+
+        clf = ExerciseClassifier.load(settings.artifacts_dir / "classifier"
+                                      / settings.classifier_version)
+        modes += ("classifier",)
+    res = evaluate(cases, modes=modes, classifier=clf)
+    res = {"created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+           "classifier": clf.version if clf else None, "seed": seed,
+           "method": ("UTD-MHAD exercise trials (1 repetition each) from 3 views with YOLO-like"
+                      " noise at 10 fps; 2-4 trials of one subject joined; Pose Trainer single"
+                      " repetitions alone and 2-5 joined at their rest poses"), **res}
+    path = Path(output) if output else settings.artifacts_dir / "reps" / "metrics.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(res, indent=1))
+    click.echo(json.dumps({m: res[m] for m in modes}, indent=1))
+    click.echo(f"wrote {path}")
 
 
 COMMANDS = (references_cli,)

@@ -14,9 +14,22 @@ from .angles import compare
 from .form import form_result, reliable_joints
 from .references import nearest_reference
 from .reps import segment_repetitions
-from .synthetic import EXERCISES
+from .synthetic import VOCABULARY
 
 MIN_PERSON_FRACTION = 0.1  # below this fraction of frames with a person: person_detected False
+
+
+def _rep_timing(r, offset: int, fps: float) -> dict:
+    """A repetition's index, start / bottom / end in seconds and range of motion (degrees of
+    its driving joint angle, ``rom_joint``)."""
+    return {
+        "index": r.index,
+        "start_s": round((r.start_frame + offset) / fps, 3),
+        "end_s": round((r.end_frame + offset) / fps, 3),
+        "bottom_s": round((r.bottom_frame + offset) / fps, 3),
+        "rom_deg": r.rom_deg,
+        "rom_joint": r.joint,
+    }
 
 
 def _empty(label: str = "unknown") -> dict:
@@ -44,12 +57,13 @@ def analyze_keypoints(
     ``reps[].angles`` and become issues only for joints the view shows reliably, and never
     when the form is judged good.
     Returns ``{"exercise": {label, confidence, candidates}, "rep_count", "reps": [{index,
-    start_s, end_s, bottom_s, angles, issues}], "feedback": [...], "reference_id",
-    "person_detected", "analyzed_as", "exercise_hint", "reference_distance", "models"}``.
+    start_s, end_s, bottom_s, rom_deg, rom_joint, angles, issues}], "feedback": [...],
+    "reference_id", "person_detected", "analyzed_as", "exercise_hint", "reference_distance",
+    "models"}``.
     """
     seq = K.as_sequence(seq) if len(seq) else np.zeros((0, 17, 3), np.float32)
     fps = float(fps) if fps and fps > 0 else 30.0
-    hint = exercise_hint if exercise_hint in EXERCISES else None
+    hint = exercise_hint if exercise_hint in VOCABULARY else None
     version = getattr(classifier, "version", None)
     result = {
         "exercise": _empty(),
@@ -80,7 +94,7 @@ def analyze_keypoints(
         exercise = _empty()
     result["exercise"] = exercise
     label = exercise["label"]
-    used = label if label in EXERCISES else hint
+    used = label if label in VOCABULARY else hint
     result["analyzed_as"] = used
     notes: list[str] = []
     cands = exercise["candidates"]
@@ -90,13 +104,17 @@ def analyze_keypoints(
             f"The classifier was not confident (top guess: {top_guess}); "
             f"analyzed as {F.exercise_name(used)} as you indicated."
         )
-    elif hint and label in EXERCISES and hint != label:
+    elif hint and label in VOCABULARY and hint != label:
         notes.append(
             f"You indicated {F.exercise_name(hint)}, but the movement looks like "
             f"{F.exercise_name(label)} "
             f"({exercise['confidence']:.0%}); analyzed as {F.exercise_name(label)}."
         )
     if used is None:
+        # repetitions still count, from the dominant joint motion (no form judgement)
+        reps = segment_repetitions(core, fps, None) if T > 1 else []
+        result["rep_count"] = len(reps)
+        result["reps"] = [dict(_rep_timing(r, offset, fps), angles={}, issues=[]) for r in reps]
         result["feedback"] = [F.UNKNOWN_EXERCISE]
         return result
 
@@ -140,10 +158,7 @@ def analyze_keypoints(
             angle_issues += extra
         result["reps"].append(
             {
-                "index": r.index,
-                "start_s": round((r.start_frame + offset) / fps, 3),
-                "end_s": round((r.end_frame + offset) / fps, 3),
-                "bottom_s": round((r.bottom_frame + offset) / fps, 3),
+                **_rep_timing(r, offset, fps),
                 "angles": c.get("angles", {}),
                 "issues": issues,
             }

@@ -241,6 +241,6 @@ if __name__ == "__main__":  # python -m domain.video.classifier [epochs]
     import sys
 
     root = Path(__file__).resolve().parents[2]
-    ep = int(sys.argv[1]) if len(sys.argv) > 1 else 18
+    ep = int(sys.argv[1]) if len(sys.argv) > 1 else 14
     m = train_classifier(root / "artifacts" / "classifier", "classifier-v2", seed=0, epochs=ep)
     print(json.dumps(m["real_validation"], indent=2))

@@ -181,9 +181,11 @@ def _render_utd(trial, rng):
     return np.nan_to_num(kp, nan=0.0), fps
 
 
-def epoch_data(data: RealData, synth, rng, repeats: dict[str, int], other_p: float = 0.5):
-    """One epoch of (features, class index) drawn from every training source; each ``other``
-    sequence is drawn with probability ``other_p`` (they outnumber the exercises)."""
+def epoch_data(data: RealData, synth, rng, repeats: dict[str, int], other_p: float = 0.5,
+               utd_other_p: float = 1.0):
+    """One epoch of (features, class index) drawn from every training source; each Penn
+    ``other`` sequence is drawn with probability ``other_p`` (they outnumber the exercises), each
+    UTD-MHAD one with ``utd_other_p`` (its arm movements are the hard negatives for curls)."""
     from .synthetic import augment, time_warp
 
     idx = {c: i for i, c in enumerate(CLASSES)}
@@ -204,7 +206,7 @@ def epoch_data(data: RealData, synth, rng, repeats: dict[str, int], other_p: flo
         for _ in range(repeats.get(f"penn:{s.label}", 1)):
             add(s.keypoints, s.fps, s.label, s.width, s.height)
     for tr in data.utd_train:
-        if tr.label == OTHER and rng.random() > other_p:
+        if tr.label == OTHER and rng.random() > utd_other_p:
             continue
         for _ in range(repeats.get(f"utd:{tr.label}", 1)):
             kp, fps = _render_utd(tr, rng)
@@ -348,7 +350,7 @@ def train_classifier(
     output_dir: str | Path,
     version: str = "classifier-v2",
     seed: int = 0,
-    epochs: int = 10,
+    epochs: int = 14,
     synthetic_per_class: int = 60,
     synthetic_val_per_class: int = 20,
     max_penn_train: int | None = None,
@@ -385,8 +387,9 @@ def train_classifier(
 
     repeats = {f"penn:{c}": 2 for c in PENN_GYM_CLASSES}
     repeats.update({f"utd:{c}": 4 for c in ("barbell_biceps_curl", "squat", "lunge")})
-    repeats["utd:sit_to_stand"] = 2
+    repeats["utd:sit_to_stand"] = 3
     repeats["pose_trainer"] = 4
+    repeats["pushfit"] = 2
 
     model = build_model(n_classes=len(CLASSES))
     model.compile(optimizer=keras.optimizers.Adam(1e-3, clipnorm=1.0),

@@ -15,7 +15,7 @@ from sqlalchemy.exc import OperationalError
 from config import settings
 from domain.privacy import ORIGINAL_DELETED
 from domain.video.media import MediaError, probe
-from domain.video.synthetic import EXERCISES
+from domain.video.synthetic import VOCABULARY
 from infra import storage
 from models import Analysis, AnalysisResult
 from models.base import new_id
@@ -31,7 +31,7 @@ from web.uploads import claim, uploaded_path
 
 blp = Blueprint("videos", __name__, url_prefix="/api/v1", description="Exercise analysis")
 
-EXERCISE_HINTS = tuple(EXERCISES)
+EXERCISE_HINTS = tuple(VOCABULARY)
 SAFE_SUFFIXES = {".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi", ".jpg", ".jpeg", ".png"}
 
 
@@ -72,7 +72,7 @@ def _check_hint(hint: str | None) -> str | None:
 @blp.doc(requestBody={"required": True, "content": {"multipart/form-data": {"schema": {
     "type": "object", "required": ["file"],
     "properties": {"file": {"type": "string", "format": "binary"},
-                   "exercise": {"type": "string", "enum": list(EXERCISES)},
+                   "exercise": {"type": "string", "enum": list(VOCABULARY)},
                    "reference": {"type": "boolean"}}}}}})
 @blp.response(202, JobAcceptedSchema)
 @upload_limit

@@ -132,3 +132,23 @@ def test_real_pose_trainer_repetitions_joined():
             hinted.append(len(segment_repetitions(kp, 30.0, canonical_label(ex))) - k)
     assert max(abs(e) for e in hinted) <= 1, hinted
     assert sum(abs(e) <= 1 for e in no_hint) >= 5, no_hint
+
+
+@pytest.mark.skipif(not UTD.exists(), reason="shared data missing")
+def test_analysis_counts_without_a_label(utd_trials):
+    """No classifier and no hint: the result still has the repetitions, with times and range
+    of motion, and says the exercise was not recognized."""
+    from domain.video.analysis import analyze_keypoints
+    from domain.video.datasets import utd_mhad
+    from domain.video.rep_eval import concat_utd
+
+    trs = [t for t in utd_trials if t.subject == 6 and t.action == "squat"][:3]
+    joined = utd_mhad.UtdTrial("squat", 6, 0, concat_utd(trs))
+    kp = np.nan_to_num(utd_mhad.render(joined, 45.0, 10.0, np.random.default_rng(2), 10.0))
+    res = analyze_keypoints(kp, 10.0, 640, 480, None, [])
+    assert res["exercise"]["label"] == "unknown" and res["analyzed_as"] is None
+    assert abs(res["rep_count"] - 3) <= 1 and res["rep_count"] == len(res["reps"])
+    for r in res["reps"]:
+        assert r["start_s"] <= r["bottom_s"] <= r["end_s"]
+        assert r["rom_deg"] > 30 and r["rom_joint"]
+    assert "could not be recognized" in res["feedback"][0]
