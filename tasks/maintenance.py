@@ -41,12 +41,20 @@ def _suspects(session, now) -> tuple[dict[str, str], list[str]]:
     for job in session.scalars(select(Job).where(Job.status == "running")):
         if job.kind == "batch.reprocess":
             batches.append(job.id)
-        elif job.started_at and now - as_utc(job.started_at) > timedelta(
+        elif job.started_at and now - _running_since(job) > timedelta(
                 seconds=settings.job_deadline_s):
             suspects[job.id] = "deadline"
         elif deadline_passed(job, STALL_AFTER_S, now):
             suspects[job.id] = "lost"
     return suspects, batches
+
+
+def _running_since(job: Job):
+    """When the job's deadline started: its start, or the last time the sweeper saw it waiting
+    for a worker (enqueued_at; a job waiting in a queue is not running)."""
+    started = as_utc(job.started_at)
+    seen_waiting = as_utc(job.enqueued_at) if job.enqueued_at else None
+    return max(started, seen_waiting) if seen_waiting else started
 
 
 @app.task(name="maintenance.sweep_stuck_jobs")
@@ -57,7 +65,9 @@ def sweep_stuck_jobs() -> dict:
 
     A job with a message waiting in its queue is not lost, however long it waits (a large
     reprocessing batch, a busy hour): it is neither re-sent nor counted toward `job_stalled`,
-    and the time it waits for a worker does not count toward its deadline.
+    and the time it waits for a worker does not count toward its deadline (a running job seen
+    waiting gets `enqueued_at` = now; JOB_DEADLINE_S counts from the later of that and its
+    start).
     """
     from tasks.enqueue import BrokerUnavailable, broker_view, live_task_ids, send_job
 
@@ -99,6 +109,8 @@ def sweep_stuck_jobs() -> dict:
                 job = session.get(Job, job_id)
                 if view is not None and view.waiting(job_id):
                     waiting.append(job_id)
+                    if job.status == "running":
+                        job.enqueued_at = now  # its deadline counts from the end of its wait
                 elif reason == "deadline":
                     timed_out.append(job_id)
                 elif view is None:
@@ -109,7 +121,9 @@ def sweep_stuck_jobs() -> dict:
                     failed.append(job_id)
                 else:
                     job.resends += 1
-                    job.enqueued_at = job.heartbeat_at = now
+                    job.heartbeat_at = now
+                    if job.status == "queued":
+                        job.enqueued_at = now
                     resend.append((job.id, job.kind, job.priority))
     for job_id, kind, priority in resend:
         try:

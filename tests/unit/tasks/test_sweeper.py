@@ -178,6 +178,18 @@ def test_deadline_counts_running_not_waiting(db, broker, user_id):
     assert outcome["timed_out"] == [running] and outcome["waiting"] == [waiting]
     assert read(db, running).error_code == "job_timeout"
     assert read(db, waiting).status == "running"
+    # A worker takes it at last and runs it (heartbeat fresh): its hour of waiting does not
+    # count toward the deadline, so it is left to finish.
+    from tasks.enqueue import queue_keys
+
+    broker.delete(*queue_keys())
+    with db.session_scope() as session:
+        session.get(Job, waiting).heartbeat_at = utcnow()
+    assert sweep()["timed_out"] == []
+    assert read(db, waiting).status == "running"
+    with db.session_scope() as session:  # ... but it does run out after JOB_DEADLINE_S
+        session.get(Job, waiting).enqueued_at = utcnow() - LONG_AGO
+    assert sweep()["timed_out"] == [waiting]
 
 
 # ------------------------------------------------------------------ video.start
