@@ -359,8 +359,9 @@ def family(label: str | None) -> str | None:
     name = label.lower()
     if name in CRITERIA:
         return name
-    for key, fam in (("curl", "curl"), ("pushup", "pushup"), ("push_up", "pushup"), ("plank", "plank"),
-                     ("squat", "squat"), ("lunge", "lunge"), ("shoulder_press", "shoulder_press"),
+    for key, fam in (("curl", "curl"), ("pushup", "pushup"), ("push_up", "pushup"),
+                     ("plank", "plank"), ("squat", "squat"), ("lunge", "lunge"),
+                     ("shoulder_press", "shoulder_press"),
                      ("overhead_press", "shoulder_press"), ("front_raise", "front_raise"),
                      ("shrug", "shoulder_shrug"), ("bench", "bench_press"),
                      ("pullup", "pullup"), ("pull_up", "pullup"), ("chin", "pullup")):
