@@ -33,6 +33,8 @@ class ContractApi(Api):
         return errors.handle_http_exception(error)
 
 
+#: multipart parts (fields and files) one request may carry; more answer 413
+MAX_FORM_PARTS = 32
 #: endpoints that accept large multipart uploads; every other body is capped at max_json_bytes
 UPLOAD_ENDPOINTS = {"videos.upload"}
 
@@ -53,6 +55,9 @@ def create_app(overrides: dict | None = None) -> Flask:
         OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/",
         MAX_CONTENT_LENGTH=settings.max_upload_bytes + 1024 * 1024,
         MAX_FORM_MEMORY_SIZE=1024 * 1024,
+        # Every file part streams to a file of its own: a few parts are all the API takes
+        # (thousands would each hold a descriptor and a file until the request ends).
+        MAX_FORM_PARTS=MAX_FORM_PARTS,
         JSON_SORT_KEYS=False,
         API_SPEC_OPTIONS={
             "components": {

@@ -120,6 +120,14 @@ def test_a_non_boolean_reference_field_is_a_422_not_a_500(stack, clips):
     assert not stored_originals(stack, patient.user_id)
 
 
+def test_a_multipart_body_of_many_parts_is_413_and_leaves_no_file(stack):
+    patient = new_user(stack)
+    parts = {f"part{i}": (f"{i}.bin", b"x") for i in range(100)}
+    response = patient.post("/api/v1/videos", files=parts)
+    assert assert_error_shape(response, (413,))["code"] == "payload_too_large"
+    assert not incoming(stack)
+
+
 # ---- 3. login limits ----
 
 def test_login_is_limited_per_account_whatever_the_address(stack):
