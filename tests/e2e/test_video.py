@@ -32,7 +32,13 @@ def test_real_pushup_video(patient: Client, shared_data, tmp_path):
     assert rep["end_s"] > rep["start_s"] and rep["angles"]
     assert result["feedback"] and all(isinstance(s, str) and s for s in result["feedback"])
     assert result["models"]["pose"].startswith("yolo11n-pose")
-    assert result["models"]["classifier"]
+    assert result["models"]["classifier"] and result["models"]["form"]
+    # a correct push-up (PushFit's own label): judged good, no issue, encouragement only
+    form = result["form"]
+    assert form["verdict"] == "good" and form["score"] >= 0.5 and form["findings"] == []
+    assert form["view"] == "side"
+    assert not any(r["issues"] for r in result["reps"])
+    assert result["feedback"][0].startswith("Good form")
 
     mp4 = patient.get(f"/api/v1/videos/{run['id']}/annotated.mp4")
     assert mp4.status_code == 200 and mp4.headers["Content-Type"] == "video/mp4"
