@@ -3,11 +3,12 @@
 Models are loaded in each worker process after fork (never in the parent: TensorFlow and PyTorch
 state does not survive fork), once, and kept for every task the process runs.
 
-`worker_process_init` must return quickly: Celery kills a pool process that has not reported
+`worker_process_init` must not outlast a limit: Celery kills a pool process that has not reported
 ready within `worker_proc_alive_timeout` and starts another, which would load the models again
 and be killed again, forever (pool processes are replaced every `worker_max_tasks_per_child`
-tasks). So the models named in WORKER_MODELS load in a background thread of the new process;
-tasks that need one wait for it (`model_registry.get`).
+tasks). So the models named in WORKER_MODELS load in a background thread of the new process,
+which reports ready once they are loaded or a quarter of that limit has passed, whichever comes
+first; a task that needs a model still loading waits for it (`model_registry.get`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import os
 
 from celery.signals import after_setup_logger, worker_process_init, worker_ready
 
+from config import settings
 from infra.logs import configure_logging, log_event
 from models.db import reset_engines
 
@@ -37,7 +39,12 @@ def _init_process(**_kwargs) -> None:
 
     models = os.environ.get("WORKER_MODELS", "")
     log_event(logger, "worker process started", pid=os.getpid(), models=models)
-    model_registry.warm_up_in_background(models)
+    loading = model_registry.warm_up_in_background(models)
+    if loading is not None:
+        # Celery gives a process no task before it reports ready: waiting a little here lets the
+        # other pool processes take the work while this one loads. But report ready well within
+        # the limit, whether or not the models are in (a task waits for them then).
+        loading.join(settings.worker_proc_alive_timeout_s / 4)
 
 
 @worker_ready.connect
