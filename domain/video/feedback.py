@@ -1,4 +1,4 @@
-"""Human-readable feedback sentences from angle issues."""
+"""Human-readable feedback sentences: form verdicts and findings, angle differences."""
 
 from __future__ import annotations
 
@@ -78,46 +78,6 @@ def issue_sentence(
     else:
         what = f"{joint_text(joint)} {d}° off the reference"
     return f"{what} {where}."
-
-
-def summarize(
-    rep_results: list[dict], exercise: str | None, threshold: float | dict = 25.0
-) -> list[str]:
-    """Sentences for the analysis result: the largest issues first per repetition (at most
-    ``MAX_SENTENCES``), or a positive sentence when no joint left the threshold."""
-    name = exercise_name(exercise)
-    issues = [i for r in rep_results for i in r.get("issues", [])]
-    if not rep_results:
-        return []
-    if not issues:
-        thr = f"{threshold:.0f}°" if isinstance(threshold, (int, float)) else "the thresholds"
-        n = len(rep_results)
-        reps = "repetition" if n == 1 else f"{n} repetitions"
-        return [
-            f"Good form: your {reps} of {name} stayed within {thr} of the reference "
-            "at every phase checked."
-        ]
-    out = []
-    for r in rep_results:
-        for i in r.get("issues", []):
-            out.append(i["message"])
-    if len(out) > MAX_SENTENCES:
-        rest = len(out) - MAX_SENTENCES
-        out = out[:MAX_SENTENCES] + [
-            f"... and {rest} more deviation{'s' if rest > 1 else ''} over the threshold."
-        ]
-    # recurring problem summary
-    counts: dict[str, set] = {}
-    for r in rep_results:
-        for i in r.get("issues", []):
-            counts.setdefault(i["joint"], set()).add(r["index"])
-    worst = max(counts.items(), key=lambda kv: len(kv[1]))
-    if len(rep_results) > 1 and len(worst[1]) > len(rep_results) / 2:
-        out.append(
-            f"Recurring: the {joint_text(worst[0]).lower()} deviated from the reference in "
-            f"{len(worst[1])} of {len(rep_results)} repetitions."
-        )
-    return out
 
 
 VIEW_NAMES = {"front": "the front", "side": "the side", "three_quarter": "a three-quarter angle"}

@@ -49,7 +49,8 @@ def model_versions() -> dict:
     """Every model version on disk with its stored metrics; `active` says which one is in use."""
     out = {}
     for family, active in (("plans", settings.plan_model_version),
-                           ("classifier", settings.classifier_version)):
+                           ("classifier", settings.classifier_version),
+                           ("form", settings.form_model_version)):
         versions = []
         root = settings.artifacts_dir / family
         for path in sorted(p for p in root.glob("*") if p.is_dir()):
