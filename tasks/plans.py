@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from config import settings
@@ -17,7 +18,7 @@ from domain.plans.library import parse_exercise
 from domain.plans.network import PlanScorer
 from domain.plans.profile import Profile as ProfileData
 from domain.plans.service import generate_plan
-from models import Exercise, Job, Plan, PlanFeedback, Profile, ReadinessEntry
+from models import Exercise, Job, Plan, PlanFeedback, Profile, ReadinessEntry, User
 from models.db import session_scope
 from tasks import events
 from tasks.feedback import feedback_of_job
@@ -103,15 +104,29 @@ def plan_basis(session: Session, user_id: str, week: int) -> tuple[dict | None, 
 
 def store_plan(session: Session, draft: dict, *, user_id: str, week: int, job_id: str,
                profile: Profile, previous_plan_id: str | None) -> Plan:
-    """Write the week's plan as its newest version; earlier versions become superseded."""
-    newest = session.scalar(select(Plan.version).where(Plan.user_id == user_id, Plan.week == week)
-                            .order_by(Plan.version.desc()).limit(1))
+    """Write the week's plan as its newest version; earlier versions become superseded.
+
+    Two plan jobs of one user may finish at the same moment: the user's row is locked
+    (PostgreSQL) and a lost race on the version number (SQLite) takes the next number."""
+    session.scalar(select(User.id).where(User.id == user_id).with_for_update())
+    for _attempt in range(5):
+        newest = session.scalar(select(Plan.version)
+                                .where(Plan.user_id == user_id, Plan.week == week)
+                                .order_by(Plan.version.desc()).limit(1))
+        plan = plan_from_draft(draft, user_id=user_id, week=week, version=(newest or 0) + 1,
+                               job_id=job_id, profile=profile, previous_plan_id=previous_plan_id)
+        try:
+            with session.begin_nested():
+                session.add(plan)
+        except IntegrityError:
+            continue
+        break
+    else:
+        raise DomainError("another plan of this week was being written; try again",
+                          code="plan_conflict")
     for old in session.scalars(select(Plan).where(Plan.user_id == user_id, Plan.week == week,
-                                                  Plan.status == "active")):
+                                                  Plan.status == "active", Plan.id != plan.id)):
         old.status = "superseded"
-    plan = plan_from_draft(draft, user_id=user_id, week=week, version=(newest or 0) + 1,
-                           job_id=job_id, profile=profile, previous_plan_id=previous_plan_id)
-    session.add(plan)
     session.flush()
     if plan.fitness_level != profile.fitness_level:
         # Feedback in the same direction two weeks running moved the level: the profile follows.

@@ -154,8 +154,8 @@ class Stack:
     def start_worker(self, name: str, queues: str, concurrency: int = 1) -> subprocess.Popen:
         env = dict(self._env)
         if self.preload_models:  # as the Procfile does: load models at process start
-            wanted = {"plans": "plan_scorer", "video": "classifier", "pose": "pose"}
-            env["WORKER_MODELS"] = ",".join(model for queue, model in wanted.items()
+            wanted = {"plans": "plan_scorer", "video": "classifier,form", "pose": "pose"}
+            env["WORKER_MODELS"] = ",".join(models for queue, models in wanted.items()
                                             if queue in queues.split(","))
         return self._spawn(name, [
             str(BIN / "celery"), "-A", "workers.celery_app", "worker", "-Q", queues,
