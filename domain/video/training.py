@@ -47,6 +47,10 @@ from .synthetic import EXERCISES, canonical_label
 
 #: classes with real training data in v2 (the rest come from the generator only)
 SYNTHETIC_ONLY_V2 = ("triceps_pushdown", "lat_pulldown")
+#: sources of whole recordings pooled into the headline figures; Exercise-Correction's runs are
+#: pieces of recordings cut where a frame label changes (often half a squat), reported apart
+POOLED_SOURCES = ("penn", "utd_mhad", "pose_trainer", "pushfit")
+EC_MIN_FRAMES = 60  # Exercise-Correction clips shorter than 2 s (fragments between cuts) left out
 VAL_VIEWS: tuple[tuple[float, float], ...] = (
     (0.0, 10.0),
     (45.0, 10.0),
@@ -100,6 +104,27 @@ def _from_samples(samples, source: str) -> list[Item]:
     return out
 
 
+def _join_runs(samples: list) -> list:
+    """Exercise-Correction runs are cut where the frame label changes (a squat's up / down
+    stage): contiguous runs of one file (no cut between them) are joined back into clips."""
+    from .datasets import Sample
+
+    out: list = []
+    for s in samples:
+        prev = out[-1] if out else None
+        if (prev is not None and prev.meta.get("file") == s.meta.get("file")
+                and prev.meta["frames"][1] == s.meta["frames"][0]):
+            out[-1] = Sample(prev.dataset, prev.exercise, prev.name, prev.group,
+                             np.concatenate([prev.keypoints, s.keypoints]), prev.fps,
+                             prev.width, prev.height,
+                             meta=dict(prev.meta, frames=[prev.meta["frames"][0],
+                                                          s.meta["frames"][1]]))
+        else:
+            out.append(Sample(s.dataset, s.exercise, s.name, s.group, s.keypoints, s.fps,
+                              s.width, s.height, meta=dict(s.meta)))
+    return out
+
+
 def load_real(seed: int = 0, max_per_source: int | None = None, utd_fps: float = 10.0
               ) -> RealData:
     """Every real source, split. ``max_per_source`` keeps a random subset (quick trials)."""
@@ -130,8 +155,8 @@ def load_real(seed: int = 0, max_per_source: int | None = None, utd_fps: float =
         notes.append(f"pushfit keypoints unavailable: {exc}")
     if not pf_train and not pf_val:
         notes.append("pushfit keypoint cache empty: run `flask ml extract-keypoints` first")
-    ec = [s for s in exercise_correction.load()
-          if canonical_label(s.exercise) in ("barbell_biceps_curl", "lunge", "squat")]
+    ec = [s for s in _join_runs([s for s in exercise_correction.load() if canonical_label(
+        s.exercise) in ("barbell_biceps_curl", "lunge", "squat")]) if s.frames >= EC_MIN_FRAMES]
     return RealData(
         penn_train=cap(penn_train), penn_val=cap(penn_val), utd_train=cap(utd_train),
         utd_val=cap(utd_val), pt_train=cap(_from_samples(pt_train, "pose_trainer")),
@@ -266,8 +291,8 @@ def summarize(truth, pred) -> dict:
 
 
 def evaluate_real(clf: ExerciseClassifier, data: RealData) -> tuple[dict, list, list]:
-    """Per real source and pooled: known-class accuracy, unknown rate, per-class recall.
-    -> (report, pooled truth, pooled predictions)."""
+    """Per real source and pooled (whole recordings only, :data:`POOLED_SOURCES`): known-class
+    accuracy, unknown rate, per-class recall. -> (report, pooled truth, pooled predictions)."""
     out: dict = {}
     all_t, all_p = [], []
     for name, items in data.validation().items():
@@ -276,6 +301,9 @@ def evaluate_real(clf: ExerciseClassifier, data: RealData) -> tuple[dict, list, 
             continue
         r = evaluate(clf, items)
         out[name] = summarize(r["truth"], r["pred"])
+        if name not in POOLED_SOURCES:
+            out[name]["pooled"] = False
+            continue
         all_t += r["truth"]
         all_p += r["pred"]
         if name == "utd_mhad":  # per view as well
@@ -457,14 +485,17 @@ def train_classifier(
                 "pose_trainer": "Pose Trainer files held out by datasets.split (OpenPose)",
                 "pushfit": ("PushFit videos held out by datasets.split, through the project's"
                             " own YOLO pose at 10 fps"),
-                "exercise_correction": ("Exercise-Correction runs (MediaPipe), curl, lunge and"
-                                        " squat; never trained on"),
+                "exercise_correction": ("Exercise-Correction clips of at least 2 s (MediaPipe;"
+                                        " contiguous labelled runs joined; frame rate and size"
+                                        " assumed), curl, lunge, squat; never trained on, not"
+                                        " pooled"),
             },
             # v1-compatible keys (Penn)
             "gym_accuracy": round(float(np.mean([t == p for t, p in gym_pairs])), 4)
             if gym_pairs else 0.0,
             "still_frame_gym_accuracy": round(still, 4),
             "per_class": per_class(pooled_t, pooled_p),
+            "pooled_sources": list(POOLED_SOURCES),
             "by_source": real,
             "notes": data.notes,
         },
@@ -503,3 +534,21 @@ def _still_accuracy(clf: ExerciseClassifier, items: list[Item], gym: list[str]) 
     probs = clf.predict_proba_batch(feats)
     return float(np.mean([clf.decide(p)["label"] == it.label
                           for p, it in zip(probs, sel, strict=True)]))
+
+
+def reevaluate(artifact_dir: str | Path, seed: int = 0) -> dict:
+    """Recompute an artifact's ``real_validation`` (same splits) and rewrite its metrics.json
+    and confusion matrix; training history and settings are kept."""
+    artifact_dir = Path(artifact_dir)
+    clf = ExerciseClassifier.load(artifact_dir)
+    metrics = json.loads((artifact_dir / "metrics.json").read_text())
+    data = load_real(seed)
+    real, pooled_t, pooled_p = evaluate_real(clf, data)
+    rv = metrics.setdefault("real_validation", {})
+    rv["by_source"] = real
+    rv["per_class"] = per_class(pooled_t, pooled_p)
+    rv["pooled_sources"] = list(POOLED_SOURCES)
+    rv["reevaluated_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    (artifact_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    _plots(artifact_dir, metrics.get("history", {"loss": [], "accuracy": []}), pooled_t, pooled_p)
+    return metrics
