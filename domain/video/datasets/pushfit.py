@@ -117,8 +117,10 @@ def extract(
     estimator_factory: Callable[[], object] | None = None,
     progress: Callable[[int, int, str], None] | None = None,
     limit: int | None = None,
+    only: Callable[[str], bool] | None = None,
 ) -> Path:
-    """Pose every PushFit video not yet in the cache; returns the cache path."""
+    """Pose every PushFit video not yet in the cache (``only``: those whose file stem it
+    accepts); returns the cache path."""
     if fps is None:
         try:
             from config import settings
@@ -128,7 +130,10 @@ def extract(
             fps = 10.0
     cache = Path(cache_path) if cache_path else default_cache_path()
     records = _read_cache(cache)
-    files = video_files(data_dir)[:limit] if limit else video_files(data_dir)
+    files = video_files(data_dir)
+    if only is not None:
+        files = [p for p in files if only(p.stem)]
+    files = files[:limit] if limit else files
     estimator = None
     changed = False
     for i, path in enumerate(files):
@@ -197,6 +202,17 @@ def source_groups(files: list[Path]) -> dict[str, str]:
                 if ra != rb:
                     parent[max(ra, rb, key=_order)] = min(ra, rb, key=_order)
     return {n: find(n) for n in names}
+
+
+def held_out_stems(data_dir: str | Path | None = None,
+                   cache_path: str | Path | None = None) -> set[str]:
+    """File stems of the validation split (by source recording), without any pose."""
+    from .common import is_validation
+
+    files = video_files(data_dir)
+    cache = Path(cache_path) if cache_path else default_cache_path()
+    sources = _cached_sources(files, cache.with_name("pushfit_sources.json")) if files else {}
+    return {stem for stem, src in sources.items() if is_validation(f"pushfit-src:{src}")}
 
 
 def _cached_sources(files: list[Path], path: Path) -> dict[str, str]:

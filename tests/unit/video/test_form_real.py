@@ -56,9 +56,14 @@ def test_held_out_executions_discriminate(model):
 
 
 def test_held_out_pushups_rarely_flag_correct_ones_and_good_means_no_findings(model):
+    held = pushfit.held_out_stems()
     samples = [s for s in pushfit.load() if is_validation(s.group)]
+    if len(samples) < len(held):
+        # a fresh checkout: pose only the held-out videos (about 25 short clips), once
+        pushfit.extract(only=held.__contains__)
+        samples = [s for s in pushfit.load() if is_validation(s.group)]
     if len(samples) < 10:
-        pytest.skip("run `flask ml extract-keypoints` to cache the PushFit keypoints")
+        pytest.skip("PushFit videos missing")
     y, risk, verdicts = _scores(samples, model)
     # measured on this split: ROC AUC 0.50, correct flagged 2/7, faulty caught 8/16 — the
     # push-up model does not discriminate yet (README); these floors catch a regression only
