@@ -142,3 +142,32 @@ def test_exercise_without_criteria_is_uncertain_and_new_labels_map_by_name():
     assert family("biceps_curl") == "curl" and family("barbell_biceps_curl") == "curl"
     assert family("shoulder_press") == "shoulder_press" and family("sit_to_stand") is None
     assert family("triceps_pushdown") is None and family("knee_pushup") == "pushup"
+
+
+def test_analysis_puts_the_hip_finding_on_the_sagging_reps_in_patient_words():
+    from domain.video.analysis import analyze_keypoints
+    from domain.video.references import default_library
+
+    seq = _pushup(0.14, sag_reps={2, 3})
+    res = analyze_keypoints(seq, FPS, 640, 360, None, default_library(),
+                            exercise_hint="pushup")
+    assert res["rep_count"] == 3 and res["form"]["verdict"] == "faulty"
+    hip_reps = {r["index"] for r in res["reps"]
+                if any(i.get("criterion") == "hips_sag" for i in r["issues"])}
+    assert hip_reps == {2, 3}
+    assert any("hips in line with your shoulders" in s and "repetitions 2 and 3" in s
+               for s in res["feedback"])
+    assert all(r["angles"] for r in res["reps"])  # reference angles stay as information
+
+
+def test_angle_issues_only_for_joints_the_view_shows():
+    from domain.video.analysis import analyze_keypoints
+    from domain.video.references import default_library
+
+    s = generate("squat", n_reps=3, view="front", seed=5, fault="knees_caving")
+    res = analyze_keypoints(s.keypoints, s.fps, s.width, s.height, None, default_library(),
+                            exercise_hint="squat")
+    assert res["form"]["view"] == "front" and res["form"]["verdict"] == "faulty"
+    assert any(i.get("criterion") == "knee_valgus" for r in res["reps"] for i in r["issues"])
+    joints = {i["joint"] for r in res["reps"] for i in r["issues"] if i.get("source") == "angles"}
+    assert joints <= {"left_shoulder", "right_shoulder"}
