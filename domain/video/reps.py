@@ -29,7 +29,7 @@ import warnings
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from scipy.ndimage import gaussian_filter1d
+from scipy.ndimage import gaussian_filter1d, median_filter
 from scipy.signal import find_peaks
 
 from . import keypoints as K
@@ -193,6 +193,13 @@ def _count(
     return ([tr] if tr else []), rng
 
 
+def _despike(sig: np.ndarray, fps: float) -> np.ndarray:
+    """Running median over ~0.2 s (at least 3 frames): a joint that jumps for a frame or two
+    (a detector's outlier or left/right swap) does not make a repetition."""
+    size = max(3, int(round(0.2 * fps)) | 1)
+    return median_filter(sig, size=size, mode="nearest") if sig.size >= size else sig
+
+
 def _candidate_signals(xy: np.ndarray, fps: float) -> list[np.ndarray]:
     """Smoothed, oriented candidate signals: every well-seen joint's x and y relative to the
     frame's mid-hip (the body's own motion, not walking across the image) and the mid-hip's
@@ -214,7 +221,7 @@ def _candidate_signals(xy: np.ndarray, fps: float) -> list[np.ndarray]:
         f = _fill_nan(c)
         if f is None:
             continue
-        out.append(_orient(gaussian_filter1d(f, sigma, mode="nearest")))
+        out.append(_orient(gaussian_filter1d(_despike(f, fps), sigma, mode="nearest")))
     return out
 
 

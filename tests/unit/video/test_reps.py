@@ -152,3 +152,17 @@ def test_analysis_counts_without_a_label(utd_trials):
         assert r["start_s"] <= r["bottom_s"] <= r["end_s"]
         assert r["rom_deg"] > 30 and r["rom_joint"]
     assert "could not be recognized" in res["feedback"][0]
+
+
+@pytest.mark.skipif(not UTD.exists(), reason="shared data missing")
+def test_a_still_person_with_detector_noise_makes_no_repetitions(utd_trials):
+    """A real standing pose held for 9 s, with YOLO-like jitter, outliers and swaps."""
+    from domain.video.datasets import utd_mhad
+
+    counts = []
+    for k, tr in enumerate([t for t in utd_trials if t.action == "squat"][:10]):
+        still = utd_mhad.UtdTrial("still", tr.subject, 0, np.repeat(tr.xyz[:1], 270, axis=0))
+        for yaw in (0.0, 90.0):
+            kp = utd_mhad.render(still, yaw, 10.0, np.random.default_rng(k), fps_out=10.0)
+            counts.append(len(segment_repetitions(kp, 10.0, None)))
+    assert sum(c > 0 for c in counts) <= 3 and max(counts) <= 1, counts
