@@ -33,8 +33,10 @@ from workers.celery_app import app
 
 logger = logging.getLogger("tasks.webhooks")
 
-#: delays up to this long are also scheduled as countdown tasks; longer ones wait for the sweeper
-COUNTDOWN_LIMIT_S = 300
+#: delays up to this long are also scheduled as countdown tasks; longer ones wait for the sweeper.
+#: It covers the spec's 5-minute retry with its +10% jitter (330 s), well under the broker's
+#: visibility timeout (3600 s) that a countdown message must not outlive.
+COUNTDOWN_LIMIT_S = 600
 #: a delivery claimed by a worker that died is released after this long
 CLAIM_TIMEOUT_S = 120
 
