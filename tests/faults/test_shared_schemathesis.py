@@ -31,6 +31,8 @@ LIMITS = ("LOGIN_PER_ACCOUNT", "LOGIN_PER_IP", "REGISTER_PER_IP", "UPLOADS", "KE
 
 @pytest.fixture(scope="module")
 def fuzz(tmp_path_factory, shared_data):
+    pytest.importorskip("schemathesis", reason="schemathesis is not installed "
+                                               "(requirements-dev.txt)")
     base = tmp_path_factory.mktemp("schemathesis")
     stack = Stack(base, worker_queues=("plans,feedback",), extra_env={
         **{f"RATE_LIMIT_{name}": "100000/minute" for name in LIMITS},
