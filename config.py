@@ -200,7 +200,7 @@ def load_settings() -> Settings:
         max_video_pixels=_env_int("MAX_VIDEO_PIXELS", 3840 * 2160),
         plan_model_version=os.environ.get("PLAN_MODEL_VERSION", "plans-v1"),
         classifier_version=os.environ.get("CLASSIFIER_VERSION", "classifier-v2"),
-        form_model_version=os.environ.get("FORM_MODEL_VERSION", "form-v1"),
+        form_model_version=os.environ.get("FORM_MODEL_VERSION", "form-v2"),
         pose_imgsz=_env_int("POSE_IMGSZ", 320),
         pose_backend=os.environ.get("POSE_BACKEND", "onnx"),
         analysis_fps=_env_float("ANALYSIS_FPS", 10.0),

@@ -16,6 +16,7 @@ import numpy as np
 
 from .body import Body, measure_body
 from .criteria import CRITERIA, STATIC, Criterion, Window, family
+from .signals import EXECUTION_FEATURES, criterion_of
 
 #: windows of a static hold (plank), seconds
 HOLD_WINDOW_S = 2.0
@@ -38,11 +39,14 @@ class Measurement:
     #: per window: {criterion key: value or NaN (not judged / not measurable)}
     values: list[dict[str, float]] = field(default_factory=list)
     judged: dict[str, bool] = field(default_factory=dict)
+    #: per-execution statistics of per-frame signals (``signals.EXECUTION_FEATURES``)
+    execution: dict[str, float] = field(default_factory=dict)
 
     def features(self) -> dict[str, float]:
         """Per execution: the median of each criterion over its windows (the typical
-        repetition; adding the worst one did not help in grouped cross-validation)."""
-        out: dict[str, float] = {}
+        repetition; adding the worst one did not help in grouped cross-validation), and the
+        family's per-execution signal statistics."""
+        out: dict[str, float] = dict(self.execution)
         for key in self.judged:
             vals = np.array([v[key] for v in self.values], float)
             vals = vals[np.isfinite(vals)]
@@ -85,6 +89,9 @@ def measure(seq, fps: float, exercise: str | None, reps=None) -> Measurement:
                 v = float(c.measure(body, w)) if m.judged[c.key] else math.nan
                 row[c.key] = v if math.isfinite(v) else math.nan
             m.values.append(row)
+        if fam in EXECUTION_FEATURES and m.windows:
+            m.execution = {k: (float(v) if math.isfinite(v) else math.nan)
+                           for k, v in EXECUTION_FEATURES[fam](body).items()}
     return m
 
 
@@ -151,7 +158,10 @@ def assess(seq, fps: float, exercise: str | None, reps=None, model=None) -> dict
         if not faults and fam_model is not None:
             # the model says faulty but no single criterion passed its threshold: name the
             # criterion that pushed the score down most, on the windows where it was worst
-            k = fam_model.main_reason(m.features())
+            feats = m.features()
+            k = fam_model.main_reason(feats, lambda f: criterion_of(f, feats))
+            if k in crits and not m.judged.get(k, False):
+                k = None
             if k in crits:
                 vals = [row[k] for row in m.values]
                 finite = [v for v in vals if math.isfinite(v)]

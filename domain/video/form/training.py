@@ -26,8 +26,17 @@ from ..reps import segment_repetitions
 from .criteria import CRITERIA, family
 from .engine import assess, measure, rule_score
 from .model import FamilyModel, FormModel
+from .signals import EXECUTION_FEATURES, PUSHUP_DIRECTION, PUSHUP_FEATURES
+
+#: family -> the execution features its boosted trees see, and their monotone directions
+GBT_FEATURES = {"pushup": PUSHUP_FEATURES}
+GBT_DIRECTION = {"pushup": PUSHUP_DIRECTION}
 
 C_GRID = (0.03, 0.1, 0.3, 1.0, 3.0)
+#: small gradient-boosted trees on the per-execution signal statistics (families with
+#: ``signals.EXECUTION_FEATURES``): depth-2 trees, learning rate 0.05
+GBT_GRID = ({"max_iter": 50, "min_samples_leaf": 10}, {"max_iter": 100, "min_samples_leaf": 10},
+            {"max_iter": 100, "min_samples_leaf": 5})
 MIN_CORRECT_FOR_THRESHOLD = 8
 THRESHOLD_QUANTILE = 90
 
@@ -134,6 +143,52 @@ def _standardize(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.
     return (Xi - mean) / scale, med, mean, scale
 
 
+def _fit_gbt(X: np.ndarray, y: np.ndarray, params: dict, monotone: list[int] | None = None):
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    return HistGradientBoostingClassifier(max_depth=2, learning_rate=0.05, l2_regularization=1.0,
+                                          class_weight="balanced", early_stopping=False,
+                                          monotonic_cst=monotone, random_state=0,
+                                          **params).fit(X, y)
+
+
+def _oof_gbt(X: np.ndarray, y: np.ndarray, folds: list, params: dict,
+             monotone: list[int] | None = None) -> np.ndarray:
+    out = np.full(len(y), np.nan)
+    for tr, te in folds:
+        if len(set(y[tr].tolist())) < 2:
+            continue
+        out[te] = _fit_gbt(X[tr], y[tr], params, monotone).predict_proba(X[te])[:, 1]
+    return out
+
+
+def _fill_inner(nodes, value: list[float], count: list[float], i: int) -> tuple[float, float]:
+    """Count-weighted leaf sum and count under node i; sets inner nodes' mean value."""
+    if nodes["is_leaf"][i]:
+        return value[i] * count[i], count[i]
+    a, ca = _fill_inner(nodes, value, count, int(nodes["left"][i]))
+    b, cb = _fill_inner(nodes, value, count, int(nodes["right"][i]))
+    value[i] = (a + b) / max(ca + cb, 1e-12)
+    return a + b, ca + cb
+
+
+def export_trees(clf) -> tuple[list, float]:
+    """A fitted binary HistGradientBoostingClassifier as plain lists (``FamilyModel.trees``)
+    and its baseline log-odds; inner nodes get the count-weighted mean of their leaves."""
+    trees = []
+    for (pred,) in clf._predictors:  # noqa: SLF001 - the fitted trees have no public accessor
+        nodes = pred.nodes
+        value = [float(v) for v in nodes["value"]]
+        count = [float(c) for c in nodes["count"]]
+        _fill_inner(nodes, value, count, 0)
+        trees.append([[int(nodes["feature_idx"][i]), float(nodes["num_threshold"][i]),
+                       int(nodes["left"][i]), int(nodes["right"][i]), bool(nodes["is_leaf"][i]),
+                       value[i], bool(nodes["missing_go_to_left"][i])]
+                      for i in range(len(nodes))])
+    baseline = float(np.ravel(clf._baseline_prediction)[0])  # noqa: SLF001
+    return trees, baseline
+
+
 def _oof(X: np.ndarray, y: np.ndarray, folds: list, C: float) -> np.ndarray:
     out = np.full(len(y), np.nan)
     for tr, te in folds:
@@ -223,12 +278,37 @@ def fit_family(fam: str, train: list[Sample], feats: dict, meas: dict
         rule_oof[te] = _rule_scores([train[i] for i in te], meas, thr)
     rule_auc = _auc(1 - y, 1 - rule_oof)
     cv["criteria"] = rule_auc
+    gbt_names = [n for n in GBT_FEATURES.get(fam, ()) if n in names] if fam in \
+        EXECUTION_FEATURES else []
+    best_gbt, gbt_auc, gbt_oof = None, -1.0, None
+    direction = GBT_DIRECTION.get(fam, {})
+    monotone = [int(direction.get(n, 0)) for n in gbt_names]
+    if gbt_names:
+        Xg = X[:, [names.index(n) for n in gbt_names]]
+        for i, params in enumerate(GBT_GRID):
+            oof = _oof_gbt(Xg, y, folds, params, monotone)
+            auc = _auc(1 - y, 1 - oof)
+            cv[f"gbt{i}"] = auc
+            if auc is not None and auc > gbt_auc + 1e-9:
+                best_gbt, gbt_auc, gbt_oof = params, auc, oof
     thresholds = _calibrate(fam, train, feats)
     use_rules = best_oof is None or (rule_auc is not None and rule_auc > best_auc)
-    chosen = rule_oof if use_rules else best_oof
+    use_gbt = best_gbt is not None and gbt_auc > max(best_auc, rule_auc or -1.0) + 1e-9
+    use_rules = use_rules and not use_gbt
+    chosen = gbt_oof if use_gbt else rule_oof if use_rules else best_oof
     t = _best_threshold(chosen, y)
     shift = -math.log(t / (1.0 - t))
-    if use_rules:
+    if use_gbt:
+        clf = _fit_gbt(Xg, y, best_gbt, monotone)
+        trees, baseline = export_trees(clf)
+        model = FamilyModel(family=fam, features=gbt_names, impute=[], mean=[], scale=[],
+                            coef=[], intercept=shift, thresholds=thresholds, kind="gbt",
+                            trees=trees, baseline=baseline)
+        check = np.array([model.score(dict(zip(gbt_names, row, strict=True))) for row in Xg])
+        expect = 1.0 / (1.0 + np.exp(-(clf.decision_function(Xg) + shift)))
+        if not np.allclose(check, expect, atol=1e-6):
+            raise RuntimeError("exported trees disagree with the fitted model")
+    elif use_rules:
         model = FamilyModel(family=fam, features=[], impute=[], mean=[], scale=[], coef=[],
                             intercept=shift, thresholds=thresholds, kind="criteria")
     else:
@@ -238,11 +318,12 @@ def fit_family(fam: str, train: list[Sample], feats: dict, meas: dict
                             mean=mean.tolist(), scale=scale.tolist(),
                             coef=clf.coef.tolist(),
                             intercept=clf.intercept + shift, thresholds=thresholds)
-    model.meta = {"C": None if use_rules else best_c, "decision_threshold": round(t, 3),
+    model.meta = {"C": None if use_rules or use_gbt else best_c,
+                  "gbt": best_gbt if use_gbt else None, "decision_threshold": round(t, 3),
                   "train_sequences": len(y), "train_groups": len(set(groups.tolist())),
                   "train_correct": int(y.sum()), "cv_folds": len(folds)}
     ok = np.isfinite(chosen)
-    info = {"chosen": model.kind, "C": model.meta["C"], "cv_auc": cv,
+    info = {"chosen": model.kind, "C": model.meta["C"], "gbt": model.meta["gbt"], "cv_auc": cv,
             "decision_threshold": round(t, 3),
             "cv_correct_flagged": round(float((chosen[ok & (y == 1)] < t).mean()), 3)
             if (ok & (y == 1)).any() else None,

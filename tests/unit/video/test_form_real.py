@@ -34,7 +34,7 @@ def _scores(samples, model):
     return np.array(y), np.array(risk), verdicts
 
 
-#: floors a little under the held-out figures in artifacts/form/form-v1/metrics.json
+#: floors a little under the held-out figures in artifacts/form/<version>/metrics.json
 FLOORS = {"lunge": 0.9, "plank": 0.9, "curl": 0.7, "shoulder_shrug": 0.9, "front_raise": 0.9,
           "shoulder_press": 0.9}
 
@@ -65,11 +65,14 @@ def test_held_out_pushups_rarely_flag_correct_ones_and_good_means_no_findings(mo
     if len(samples) < 10:
         pytest.skip("PushFit videos missing")
     y, risk, verdicts = _scores(samples, model)
-    # measured on this split: ROC AUC 0.50, correct flagged 2/7, faulty caught 8/16 — the
-    # push-up model does not discriminate yet (README); these floors catch a regression only
-    assert roc_auc_score(y, risk) >= 0.4
+    # measured on this split (23 clips, 12 source recordings) with form-v2: ROC AUC 0.66,
+    # correct flagged 2/7, faulty caught 12/16 (form-v1: 0.50, 2/7, 8/16) — short of the
+    # targets 0.85 / 20% / 80% (README); these floors catch a regression
+    assert roc_auc_score(y, risk) >= 0.6
     correct = [v for v, lab in zip(verdicts, y, strict=True) if lab == 0]
+    faulty = [v for v, lab in zip(verdicts, y, strict=True) if lab == 1]
     assert sum(v != "good" for v in correct) <= 0.45 * len(correct)
+    assert sum(v != "good" for v in faulty) >= 0.65 * len(faulty)
     for s in samples:
         reps = segment_repetitions(s.keypoints, s.fps, "pushup")
         form = form_result(s.keypoints, s.fps, "pushup", reps, model)
