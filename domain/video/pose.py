@@ -94,12 +94,13 @@ def _default_cache_dir() -> Path:
         return Path(__file__).resolve().parents[2] / "var" / "models" / "pose"
 
 
-def _file_digest(path: Path) -> str:
+def file_digest(path: Path, length: int = 12) -> str:
+    """The first `length` hex digits of a file's SHA-256, read in 1 MiB chunks."""
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
-    return h.hexdigest()[:12]
+    return h.hexdigest()[:length]
 
 
 def export_onnx(
@@ -112,7 +113,7 @@ def export_onnx(
     """
     weights = Path(weights) if weights else default_weights()
     cache = Path(cache_dir) if cache_dir else _default_cache_dir()
-    target = cache / f"{weights.stem}-{_file_digest(weights)}-dynamic.onnx"
+    target = cache / f"{weights.stem}-{file_digest(weights)}-dynamic.onnx"
     if target.is_file():
         return target
     try:

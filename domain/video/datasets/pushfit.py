@@ -13,7 +13,6 @@ the video's sha256 and the pose version, so extraction runs once per machine.
 from __future__ import annotations
 
 import gzip
-import hashlib
 import json
 import os
 import re
@@ -23,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..pose import file_digest as pose_file_digest
 from .common import Sample, project_var_dir, shared_data_dir
 
 FOLDERS = ("pushfit_sample", "pushfit_more")
@@ -43,11 +43,8 @@ def video_files(data_dir: str | Path | None = None) -> list[Path]:
 
 
 def file_digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()[:16]
+    """The cache key of one video (16 hex digits of its SHA-256)."""
+    return pose_file_digest(path, length=16)
 
 
 def extract_video(path: Path, estimator, fps: float) -> dict:
