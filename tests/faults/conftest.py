@@ -22,8 +22,9 @@ SECRETS: set[str] = set()
 
 
 @contextmanager
-def running_stack(base_dir: Path, *, beat: bool = False, **kwargs):
-    stack = Stack(base_dir, **kwargs)
+def running_stack(base_dir: Path, *, beat: bool = False, stack_class: type[Stack] = Stack,
+                  **kwargs):
+    stack = stack_class(base_dir, **kwargs)
     try:
         stack.start()
         if beat:

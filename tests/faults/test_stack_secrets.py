@@ -15,7 +15,6 @@ from __future__ import annotations
 import stat
 import subprocess
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -27,7 +26,7 @@ from config import DEVELOPMENT_SECRET_KEY
 from domain.accounts import issue_token
 from tests.e2e.test_jobs_and_plans import make_plan
 from tests.e2e.test_webhooks_clinics_ops import Receiver, verify
-from tests.faults.conftest import create_user, query, register
+from tests.faults.conftest import create_user, query, register, running_stack
 from tests.support.stack import BIN, ROOT, Stack, free_port, wait_until
 
 pytestmark = pytest.mark.faults
@@ -47,26 +46,10 @@ class MakeRunStack(Stack):
         return env
 
 
-@contextmanager
-def make_run_stack(base_dir):
-    stack = MakeRunStack(base_dir)
-    try:
-        stack.start()
-        stack.start_beat()
-    except Exception:
-        for name in list(stack.processes):
-            print(f"---- {name} log ----\n{stack.logs(name)[-4000:]}")
-        stack.stop()
-        raise
-    try:
-        yield stack
-    finally:
-        stack.stop()
-
-
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    with make_run_stack(tmp_path_factory.mktemp("faults-secrets")) as running:
+    with running_stack(tmp_path_factory.mktemp("faults-secrets"), beat=True,
+                       stack_class=MakeRunStack) as running:
         yield running
 
 
