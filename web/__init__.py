@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import uuid
 
 import marshmallow as ma
 from flask import Flask, request
@@ -13,8 +12,8 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import DEVELOPMENT_SECRET_KEY, settings
-from infra.logs import configure_logging, current_request_id
-from web import errors, metrics, ratelimit
+from infra.logs import configure_logging
+from web import errors, http, metrics, ratelimit
 from web.db import close_session
 from web.errors import ApiError
 from web.uploads import StreamingRequest, remove_unclaimed
@@ -51,8 +50,8 @@ def create_app(overrides: dict | None = None) -> Flask:
         OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/api/v1",
         OPENAPI_JSON_PATH="openapi.json",
-        OPENAPI_SWAGGER_UI_PATH="docs",
-        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/",
+        # Swagger UI from the app's own vendored assets (no CDN): web/http.py
+        **http.docs_config(),
         MAX_CONTENT_LENGTH=settings.max_upload_bytes + 1024 * 1024,
         MAX_FORM_MEMORY_SIZE=1024 * 1024,
         # Every file part streams to a file of its own: a few parts are all the API takes
@@ -73,6 +72,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     api = ContractApi(app)
     from web.views import (
         accounts,
+        client,
         clinic,
         exercises,
         health,
@@ -81,13 +81,15 @@ def create_app(overrides: dict | None = None) -> Flask:
         plans,
         profile,
         readiness,
+        reports,
         videos,
         webhooks,
     )
 
     app.register_blueprint(health.blp)
+    app.register_blueprint(client.blp)  # the web client at / (web/client/)
     for module in (accounts, jobs, profile, exercises, plans, readiness, videos, webhooks,
-                   clinic, ops):
+                   clinic, ops, reports):
         api.register_blueprint(module.blp)
 
     app.register_error_handler(ApiError, errors.handle_api_error)
@@ -96,14 +98,14 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_error_handler(Exception, errors.handle_unexpected)
     app.teardown_appcontext(close_session)
     app.teardown_request(remove_unclaimed)
+    http.init_app(app)  # request ids, CORS, ETags, Swagger UI assets
     metrics.init_app(app)
     ratelimit.init_app(app)
     if settings.trusted_proxy_hops:  # request.remote_addr: the client, as the proxies saw it
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxy_hops)
 
     @app.before_request
-    def _limits_and_ids():
-        current_request_id.set(request.headers.get("X-Request-Id") or uuid.uuid4().hex[:16])
+    def _body_limits():
         if request.endpoint not in UPLOAD_ENDPOINTS:
             request.max_content_length = settings.max_json_bytes
 
