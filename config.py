@@ -172,6 +172,12 @@ class Settings:
     trusted_proxy_hops: int = 0
     #: the most bytes of uploaded originals one user may keep stored (413 beyond it)
     storage_quota_bytes: int = 5 * 1024**3
+    #: browser origins (scheme://host[:port]) allowed to call the API cross-origin; empty: none
+    cors_origins: tuple[str, ...] = ()
+    #: whether cross-origin requests may carry cookies (the API uses bearer tokens: off)
+    cors_allow_credentials: bool = False
+    #: a refresh token (rotated on every use) stays valid this long when unused
+    refresh_token_ttl_s: int = 30 * 24 * 3600
     extra: dict = field(default_factory=dict)
 
 
@@ -226,6 +232,10 @@ def load_settings() -> Settings:
         rate_limit_webhook_tests=os.environ.get("RATE_LIMIT_WEBHOOK_TESTS", "5/minute;30/hour"),
         trusted_proxy_hops=_env_int("TRUSTED_PROXY_HOPS", 0),
         storage_quota_bytes=_env_int("STORAGE_QUOTA_BYTES", 5 * 1024**3),
+        cors_origins=tuple(o.strip().rstrip("/") for o in
+                           os.environ.get("CORS_ORIGINS", "").split(",") if o.strip()),
+        cors_allow_credentials=_env_bool("CORS_ALLOW_CREDENTIALS", False),
+        refresh_token_ttl_s=_env_int("REFRESH_TOKEN_TTL_S", 30 * 24 * 3600),
     )
 
 

@@ -11,6 +11,8 @@ import marshmallow as ma
 from flask import jsonify
 from werkzeug.exceptions import HTTPException
 
+from infra.logs import current_request_id
+
 logger = logging.getLogger("web")
 
 STATUS_CODES = {
@@ -43,6 +45,8 @@ class ErrorSchema(ma.Schema):
     code = ma.fields.String(required=True, metadata={"description": "stable machine-readable code"})
     message = ma.fields.String(required=True)
     errors = ma.fields.Dict(metadata={"description": "field -> list of messages (422 only)"})
+    request_id = ma.fields.String(
+        metadata={"description": "this request's X-Request-Id: quote it in a support ticket"})
 
 
 def error_response(status: int, code: str, message: str, errors: dict | None = None,
@@ -50,6 +54,9 @@ def error_response(status: int, code: str, message: str, errors: dict | None = N
     body = {"code": code, "message": message}
     if errors is not None:
         body["errors"] = errors
+    request_id = current_request_id.get()
+    if request_id:
+        body["request_id"] = request_id
     response = jsonify(body)
     response.status_code = status
     for key, value in (headers or {}).items():
