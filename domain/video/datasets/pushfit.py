@@ -167,6 +167,16 @@ def extract(
 #: mean absolute difference of two standardized 32x18 grey thumbnails under which two clips
 #: are taken to be cut from the same source recording
 SAME_SOURCE = 0.4
+#: clips seen by eye (one frame of every clip side by side) to come from one recording although
+#: their first frames differ more than ``SAME_SOURCE`` (the camera moved, a caption came in):
+#: the same person, room and clothes. Thumbnails alone had split e.g. wrong28-50 (one man, 23
+#: piked push-ups) into three sources, one of them held out, so he was on both sides of the split.
+SAME_SOURCE_BY_EYE = (
+    ("wrong28", "wrong35", "wrong41"), ("wrong6", "wrong8"), ("correct8", "wrong3", "wrong4"),
+    ("wrong58", "wrong59"), ("wrong66", "wrong67"), ("correct59", "correct74"),
+    ("correct42", "wrong26"), ("correct69", "correct70"), ("wrong62", "wrong69"),
+    ("correct61", "correct78"), ("correct45", "correct50", "wrong27"),
+)
 
 
 def _thumbnail(path: Path) -> np.ndarray | None:
@@ -186,10 +196,11 @@ def _thumbnail(path: Path) -> np.ndarray | None:
 
 
 def source_groups(files: list[Path]) -> dict[str, str]:
-    """File stem -> source id. PushFit clips are cut from about 50 source recordings (the same
+    """File stem -> source id. PushFit clips are cut from about 40 source recordings (the same
     person, room and camera in consecutive clips, sometimes both correct and wrong ones); clips
-    whose first frames look alike (connected components under ``SAME_SOURCE``) share a source,
-    named after its first member. A split by source keeps one person's clips on one side."""
+    whose first frames look alike (connected components under ``SAME_SOURCE``), or that
+    ``SAME_SOURCE_BY_EYE`` joins, share a source, named after its first member. A split by
+    source keeps one person's clips on one side."""
     thumbs = {p.stem: _thumbnail(p) for p in files}
     names = sorted(thumbs, key=_order)
     parent = {n: n for n in names}
@@ -207,6 +218,12 @@ def source_groups(files: list[Path]) -> dict[str, str]:
                 ra, rb = find(a), find(b)
                 if ra != rb:
                     parent[max(ra, rb, key=_order)] = min(ra, rb, key=_order)
+    for same in SAME_SOURCE_BY_EYE:
+        present = [n for n in same if n in parent]
+        for b in present[1:]:
+            ra, rb = find(present[0]), find(b)
+            if ra != rb:
+                parent[max(ra, rb, key=_order)] = min(ra, rb, key=_order)
     return {n: find(n) for n in names}
 
 
@@ -225,7 +242,8 @@ def _cached_sources(files: list[Path], path: Path) -> dict[str, str]:
     stems = sorted(p.stem for p in files)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        if data.get("files") == stems and data.get("same_source") == SAME_SOURCE:
+        if (data.get("files") == stems and data.get("same_source") == SAME_SOURCE
+                and data.get("by_eye") == [list(g) for g in SAME_SOURCE_BY_EYE]):
             return data["sources"]
     except (OSError, ValueError, KeyError):
         pass
@@ -234,6 +252,7 @@ def _cached_sources(files: list[Path], path: Path) -> dict[str, str]:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f"{path.name}.{uuid.uuid4().hex[:8]}.tmp")
         tmp.write_text(json.dumps({"files": stems, "same_source": SAME_SOURCE,
+                                   "by_eye": [list(g) for g in SAME_SOURCE_BY_EYE],
                                    "sources": sources}), encoding="utf-8")
         os.replace(tmp, path)
     except OSError:
