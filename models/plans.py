@@ -1,10 +1,21 @@
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import Date, Float, ForeignKey, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import (
+    Date,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    select,
+)
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, selectinload
 
+from models.accounts import User
 from models.base import Base, id_column, utcnow
 
 
@@ -61,6 +72,10 @@ class Plan(Base):
     previous_plan_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     job_id: Mapped[str | None] = mapped_column(String(32), nullable=True, unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: the week's answer (one per plan); read-only here, written as a PlanFeedback row
+    feedback: Mapped[PlanFeedback | None] = relationship(
+        "PlanFeedback", uselist=False, viewonly=True,
+        primaryjoin="Plan.id == foreign(PlanFeedback.plan_id)")
 
 
 class PlanFeedback(Base):
@@ -95,3 +110,119 @@ class ReadinessEntry(Base):
     band: Mapped[str] = mapped_column(String(16))
     details: Mapped[dict] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# -- repository: every plan/readiness query the services need, written once -------------------
+
+_NEWEST = (Plan.week.desc(), Plan.version.desc())
+
+
+def latest_plan(session: Session, user_id: str) -> Plan | None:
+    """The user's newest plan (highest week, then version), whatever its status."""
+    return session.scalar(select(Plan).where(Plan.user_id == user_id).order_by(*_NEWEST).limit(1))
+
+
+def active_plan(session: Session, user_id: str) -> Plan | None:
+    """The plan the user should follow now: the newest active one."""
+    return session.scalar(select(Plan).options(selectinload(Plan.feedback))
+                          .where(Plan.user_id == user_id, Plan.status == "active")
+                          .order_by(*_NEWEST).limit(1))
+
+
+def plans_of_user(session: Session, user_id: str, *, offset: int = 0,
+                  limit: int | None = None) -> tuple[list[Plan], int]:
+    """One page of the user's plans, newest first, with their feedback; and the total count."""
+    rows = session.scalars(select(Plan).options(selectinload(Plan.feedback))
+                           .where(Plan.user_id == user_id).order_by(*_NEWEST)
+                           .offset(offset).limit(limit)).all()
+    total = session.scalar(select(func.count()).select_from(Plan).where(Plan.user_id == user_id))
+    return list(rows), total or 0
+
+
+def plan_of_job(session: Session, job_id: str) -> Plan | None:
+    return session.scalar(select(Plan).where(Plan.job_id == job_id))
+
+
+def newest_version(session: Session, user_id: str, week: int) -> int:
+    """The highest version number of the user's plan for ``week`` (0 when there is none)."""
+    return session.scalar(select(func.max(Plan.version))
+                          .where(Plan.user_id == user_id, Plan.week == week)) or 0
+
+
+def other_active_versions(session: Session, plan: Plan) -> list[Plan]:
+    return list(session.scalars(select(Plan).where(
+        Plan.user_id == plan.user_id, Plan.week == plan.week, Plan.status == "active",
+        Plan.id != plan.id)))
+
+
+def lock_user(session: Session, user_id: str) -> None:
+    """Serialize a user's plan writes (row lock on PostgreSQL; SQLite locks the file anyway)."""
+    session.scalar(select(User.id).where(User.id == user_id).with_for_update())
+
+
+def feedback_of_plan(session: Session, plan_id: str) -> PlanFeedback | None:
+    return session.scalar(select(PlanFeedback).where(PlanFeedback.plan_id == plan_id))
+
+
+def feedback_of_job(session: Session, job_id: str) -> PlanFeedback | None:
+    return session.scalar(select(PlanFeedback).where(PlanFeedback.job_id == job_id))
+
+
+def rated_plan_of_week(session: Session, user_id: str, week: int) -> Plan | None:
+    """The version of ``week`` that received feedback, with that feedback loaded."""
+    return session.scalar(select(Plan).options(selectinload(Plan.feedback))
+                          .join(PlanFeedback, PlanFeedback.plan_id == Plan.id)
+                          .where(Plan.user_id == user_id, Plan.week == week).limit(1))
+
+
+def rating_history(session: Session, user_id: str, before_week: int | None = None) -> list[str]:
+    """Ratings of earlier weeks, oldest first."""
+    stmt = (select(PlanFeedback.rating).join(Plan, Plan.id == PlanFeedback.plan_id)
+            .where(PlanFeedback.user_id == user_id).order_by(Plan.week))
+    if before_week is not None:
+        stmt = stmt.where(Plan.week < before_week)
+    return list(session.scalars(stmt).all())
+
+
+def rated_plans(session: Session) -> list[tuple[PlanFeedback, Plan]]:
+    """Every answer with the plan it rated (training signal for the plan network)."""
+    rows = session.execute(select(PlanFeedback, Plan)
+                           .join(Plan, Plan.id == PlanFeedback.plan_id)).all()
+    return [(feedback, plan) for feedback, plan in rows]
+
+
+def library_rows(session: Session) -> list[Exercise]:
+    return list(session.scalars(select(Exercise).order_by(Exercise.id)).all())
+
+
+def count_exercises(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(Exercise)) or 0
+
+
+def latest_readiness(session: Session, user_id: str, since: date) -> ReadinessEntry | None:
+    """The user's newest readiness entry dated ``since`` or later."""
+    return session.scalar(select(ReadinessEntry).where(
+        ReadinessEntry.user_id == user_id, ReadinessEntry.date >= since)
+        .order_by(ReadinessEntry.date.desc()).limit(1))
+
+
+def readiness_before(session: Session, user_id: str, day: date, days: int) -> list[ReadinessEntry]:
+    """Entries of the ``days`` days before ``day`` (the personal baseline)."""
+    return list(session.scalars(select(ReadinessEntry).where(
+        ReadinessEntry.user_id == user_id, ReadinessEntry.date < day,
+        ReadinessEntry.date >= day - timedelta(days=days))).all())
+
+
+def readiness_of_day(session: Session, user_id: str, day: date) -> ReadinessEntry | None:
+    return session.scalar(select(ReadinessEntry).where(ReadinessEntry.user_id == user_id,
+                                                       ReadinessEntry.date == day))
+
+
+def readiness_history(session: Session, user_id: str, *, offset: int = 0,
+                      limit: int | None = None) -> tuple[list[ReadinessEntry], int]:
+    """One page of the user's readiness entries, newest first; and the total count."""
+    where = ReadinessEntry.user_id == user_id
+    rows = session.scalars(select(ReadinessEntry).where(where)
+                           .order_by(ReadinessEntry.date.desc()).offset(offset).limit(limit)).all()
+    total = session.scalar(select(func.count()).select_from(ReadinessEntry).where(where))
+    return list(rows), total or 0

@@ -7,11 +7,12 @@ from pathlib import Path
 
 import click
 from flask.cli import AppGroup
-from sqlalchemy import func, select
 
 from config import settings
+from domain.plans import service
 from domain.plans.library import DEFAULT_LIBRARY_PATH, load_library
-from models import Exercise, Plan, PlanFeedback
+from models import Exercise
+from models import plans as repo
 from models.db import session_scope
 from web.cli import ml_cli
 
@@ -26,7 +27,7 @@ def load_exercises(path: Path, if_empty: bool) -> None:
     """Load (insert or update) the reviewed exercise library into the database."""
     exercises = load_library(path)  # validates every entry; raises with a clear message
     with session_scope() as session:
-        if if_empty and session.scalar(select(func.count()).select_from(Exercise)):
+        if if_empty and repo.count_exercises(session):
             click.echo("exercise library already loaded")
             return
         for exercise in exercises:
@@ -74,18 +75,8 @@ def next_version(root: Path, prefix: str) -> str:
 
 def feedback_examples() -> list[dict]:
     """Every stored answer as (profile at the time, exercise, rating) training examples."""
-    examples = []
     with session_scope() as session:
-        rows = session.execute(select(PlanFeedback, Plan).join(Plan, Plan.id ==
-                                                               PlanFeedback.plan_id)).all()
-        for feedback, plan in rows:
-            planned = {item["exercise_id"] for day in plan.days for item in day["exercises"]}
-            # Named exercises carry the rating; with none named, the whole week does.
-            targets = feedback.exercise_ids or sorted(planned)
-            for exercise_id in targets:
-                examples.append({**plan.profile_snapshot, "fitness_level": plan.fitness_level,
-                                 "exercise_id": exercise_id, "rating": feedback.rating})
-    return examples
+        return service.feedback_examples(session)
 
 
 COMMANDS = (exercises_cli,)

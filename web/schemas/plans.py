@@ -17,9 +17,26 @@ from domain.plans.profile import (
     WEIGHT_RANGE_KG,
     WORKOUTS_RANGE,
 )
-from web.schemas.common import StrictSchema, UtcDateTime
+from web.schemas.common import StrictSchema, UserIdQuerySchema, UtcDateTime
 
 _range = ma.validate.Range
+
+#: query arguments `@blp.paginate()` reads itself
+PAGE_ARGUMENTS = ("page", "page_size")
+
+
+class PagedUserIdQuerySchema(UserIdQuerySchema):
+    """`?user_id=` of a paginated list: unknown arguments are still an error, except the page
+    arguments that flask-smorest's paginate decorator parses (and documents) on its own."""
+
+    class Meta:
+        unknown = ma.EXCLUDE
+
+    @ma.validates_schema(pass_original=True)
+    def _no_unknown(self, data, original, **_kwargs):
+        unknown = set(original) - set(self.fields) - set(PAGE_ARGUMENTS)
+        if unknown:
+            raise ma.ValidationError({name: ["Unknown field."] for name in sorted(unknown)})
 
 
 class ProfileSchema(StrictSchema):
@@ -93,6 +110,14 @@ class PlanDaySchema(ma.Schema):
     exercises = ma.fields.List(ma.fields.Nested(PlanExerciseSchema), required=True)
 
 
+class PlanFeedbackOutSchema(ma.Schema):
+    rating = ma.fields.String(required=True)
+    exercise_ids = ma.fields.List(ma.fields.String())
+    note = ma.fields.String(allow_none=True)
+    next_plan_id = ma.fields.String(allow_none=True)
+    created_at = UtcDateTime()
+
+
 class PlanSchema(ma.Schema):
     id = ma.fields.String(required=True)
     user_id = ma.fields.String()
@@ -104,7 +129,7 @@ class PlanSchema(ma.Schema):
     fitness_level = ma.fields.String()
     rep_factor = ma.fields.Float()
     notes = ma.fields.List(ma.fields.String())
-    feedback = ma.fields.Dict(allow_none=True)
+    feedback = ma.fields.Nested(PlanFeedbackOutSchema, allow_none=True)
     days = ma.fields.List(ma.fields.Nested(PlanDaySchema), required=True)
 
 
@@ -135,8 +160,10 @@ class ReadinessOutSchema(ma.Schema):
     hrv_ms = ma.fields.Float()
     score = ma.fields.Float(required=True)
     band = ma.fields.String()
-    recommendation = ma.fields.String()
-    baseline_source = ma.fields.String(metadata={"description": "personal | population"})
+    # the scoring details are stored together in the entry's `details`
+    recommendation = ma.fields.String(attribute="details.recommendation")
+    baseline_source = ma.fields.String(attribute="details.baseline_source",
+                                       metadata={"description": "personal | population"})
     session_adjusted = ma.fields.Dict(allow_none=True, metadata={
         "description": "the plan day made lighter because readiness is low today"})
-    components = ma.fields.Dict()
+    components = ma.fields.Dict(attribute="details.components")

@@ -1,10 +1,14 @@
-"""Two plan jobs of one user finishing together: the loser takes the next version number."""
+"""Two plan jobs of one user finishing together: the loser takes the next version number
+(domain/plans/service.py `store_plan` on a real migrated SQLite database)."""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 
 from models import Job, Plan, Profile, User
+
+#: the model version stored on the plan and an event sink that records nothing
+WRITER = {"model_version": "plans-test", "emit": lambda *args, **kwargs: None}
 
 
 def _user_with_jobs(db, n: int) -> tuple[str, list[str]]:
@@ -22,7 +26,7 @@ def _user_with_jobs(db, n: int) -> tuple[str, list[str]]:
 
 
 def test_lost_version_race_takes_the_next_number(db, monkeypatch):
-    import tasks.plans as plans
+    import domain.plans.service as plans
 
     user_id, (mine, rival) = _user_with_jobs(db, 2)
     draft = {"days": [], "notes": []}
@@ -42,7 +46,7 @@ def test_lost_version_race_takes_the_next_number(db, monkeypatch):
     with db.session_scope() as session:
         profile = session.get(Profile, user_id)
         plan = plans.store_plan(session, draft, user_id=user_id, week=1, job_id=mine,
-                                profile=profile, previous_plan_id=None)
+                                profile=profile, previous_plan_id=None, **WRITER)
         assert plan.version == raced[0] + 1
     with db.session_scope() as session:
         rows = session.execute(select(Plan.job_id, Plan.version, Plan.status)
@@ -52,14 +56,14 @@ def test_lost_version_race_takes_the_next_number(db, monkeypatch):
 
 
 def test_consecutive_versions_supersede_the_earlier(db):
-    import tasks.plans as plans
+    import domain.plans.service as plans
 
     user_id, job_ids = _user_with_jobs(db, 3)
     for job_id in job_ids:
         with db.session_scope() as session:
             plans.store_plan(session, {"days": [], "notes": []}, user_id=user_id, week=1,
                              job_id=job_id, profile=session.get(Profile, user_id),
-                             previous_plan_id=None)
+                             previous_plan_id=None, **WRITER)
     with db.session_scope() as session:
         statuses = session.scalars(select(Plan.status).where(Plan.user_id == user_id)
                                    .order_by(Plan.version)).all()
