@@ -34,6 +34,9 @@ class TokenClaims:
     user_id: str
     token_version: int
     expires_at: int
+    #: the refresh token (sign-in session) this access token was issued with; None for tokens
+    #: issued before sessions existed
+    session_id: str | None = None
 
 
 class InvalidToken(Exception):
@@ -41,10 +44,13 @@ class InvalidToken(Exception):
 
 
 def issue_token(
-    secret: str, user_id: str, token_version: int, ttl_s: int, now: float | None = None
+    secret: str, user_id: str, token_version: int, ttl_s: int, now: float | None = None,
+    session_id: str | None = None,
 ) -> str:
     issued = int(now if now is not None else time.time())
     payload = {"sub": user_id, "tv": token_version, "iat": issued, "exp": issued + ttl_s}
+    if session_id is not None:
+        payload["sid"] = session_id
     return jwt.encode(payload, secret, algorithm="HS256")
 
 
@@ -55,5 +61,6 @@ def decode_token(secret: str, token: str) -> TokenClaims:
         )
     except jwt.PyJWTError as exc:
         raise InvalidToken(str(exc)) from exc
+    sid = payload.get("sid")
     return TokenClaims(user_id=str(payload["sub"]), token_version=int(payload["tv"]),
-                       expires_at=int(payload["exp"]))
+                       expires_at=int(payload["exp"]), session_id=str(sid) if sid else None)

@@ -1,6 +1,6 @@
 """SQLAlchemy 2 ORM models. The schema itself comes only from migrations/ (Alembic)."""
 
-from models.accounts import ROLES, Clinic, User
+from models.accounts import ROLES, Clinic, RefreshToken, User
 from models.analyses import Analysis, AnalysisResult, Reference
 from models.base import Base
 from models.jobs import JOB_STATUSES, TERMINAL_STATUSES, Event, Job
@@ -22,6 +22,7 @@ __all__ = [
     "PlanFeedback",
     "Profile",
     "ReadinessEntry",
+    "RefreshToken",
     "Reference",
     "User",
     "WebhookAttempt",

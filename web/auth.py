@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from config import settings
 from domain.accounts import InvalidToken, decode_token
+from domain.auth_tokens import session_active
 from models import User
 from web.db import db_session
 from web.errors import ApiError
@@ -32,9 +33,13 @@ def _authenticate() -> User:
         raise ApiError(401, "invalid_token", "the token is invalid or expired",
                        headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}) from None
     user = db_session().get(User, claims.user_id)
-    if user is None or user.token_version != claims.token_version:
+    if user is None or user.token_version != claims.token_version or (
+            claims.session_id is not None
+            and not session_active(db_session(), claims.session_id, user.id)):
+        # (the session check: logging out ends the access token at once, not at its expiry)
         raise ApiError(401, "invalid_token", "the token is invalid or expired",
                        headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+    g.token_claims = claims
     return user
 
 
@@ -60,6 +65,12 @@ def login_required(roles: tuple[str, ...] | None = None) -> Callable:
 
 def current_user() -> User:
     return g.user
+
+
+def current_session_id() -> str | None:
+    """The sign-in session (refresh token family member) of the caller's access token."""
+    claims = g.get("token_claims")
+    return claims.session_id if claims is not None else None
 
 
 def subject_user_id(user_id_arg: str | None = None) -> str:

@@ -23,8 +23,18 @@ class TokenRequestSchema(StrictSchema):
 
 class TokenSchema(ma.Schema):
     access_token = ma.fields.String(required=True)
-    token_type = ma.fields.String(required=True)
-    expires_in = ma.fields.Integer(required=True)
+    token_type = ma.fields.String(required=True, metadata={"description": "always `bearer`"})
+    expires_in = ma.fields.Integer(required=True,
+                                   metadata={"description": "seconds the access token lasts"})
+    refresh_token = ma.fields.String(required=True, metadata={
+        "description": "use once with POST /api/v1/auth/refresh for a new pair"})
+    refresh_expires_in = ma.fields.Integer(required=True, metadata={
+        "description": "seconds the refresh token lasts unused"})
+
+
+class RefreshRequestSchema(StrictSchema):
+    refresh_token = ma.fields.String(required=True, load_only=True,
+                                     validate=ma.validate.Length(min=1, max=256))
 
 
 class UserSchema(ma.Schema):

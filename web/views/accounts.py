@@ -1,4 +1,4 @@
-"""Accounts: register, token, me (read, change email or password, delete)."""
+"""Accounts: register, token, refresh, logout, me (read, change email or password, delete)."""
 
 from __future__ import annotations
 
@@ -9,17 +9,20 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from config import settings
-from domain import privacy
+from domain import auth_tokens, privacy
 from domain.accounts import DUMMY_HASH, hash_password, issue_token, verify_password
 from infra import storage
 from models import TERMINAL_STATUSES, Job, User
+from models.base import utcnow
 from tasks.privacy import EXPORT_KIND, export_path, remove_user_references
-from web.auth import current_user, load_owned, login_required
+from web import errors
+from web.auth import current_session_id, current_user, load_owned, login_required
 from web.db import db_session
 from web.errors import ApiError
 from web.jobs import accepted, enqueue, replay
 from web.ratelimit import limit_login, register_limit
 from web.schemas.accounts import (
+    RefreshRequestSchema,
     RegisterSchema,
     TokenRequestSchema,
     TokenSchema,
@@ -76,8 +79,54 @@ def token(body: dict):
     valid = verify_password(user.password_hash if user else DUMMY_HASH, body["password"])
     if user is None or not valid:
         raise ApiError(401, "invalid_credentials", "email or password is wrong")
-    access = issue_token(settings.secret_key, user.id, user.token_version, settings.token_ttl_s)
-    return {"access_token": access, "token_type": "bearer", "expires_in": settings.token_ttl_s}
+    session = db_session()
+    issued = auth_tokens.start_session(session, user, utcnow(), settings.refresh_token_ttl_s)
+    session.commit()
+    return _token_pair(user, issued)
+
+
+def _token_pair(user: User, issued: auth_tokens.IssuedRefresh) -> dict:
+    access = issue_token(settings.secret_key, user.id, user.token_version, settings.token_ttl_s,
+                         session_id=issued.session_id)
+    return {"access_token": access, "token_type": "bearer", "expires_in": settings.token_ttl_s,
+            "refresh_token": issued.token, "refresh_expires_in": settings.refresh_token_ttl_s}
+
+
+_REFRESH_ERRORS = {
+    auth_tokens.RefreshState.REUSED: ("refresh_token_reused", "this refresh token was already "
+                                      "used; its session is revoked: sign in again"),
+    auth_tokens.RefreshState.REVOKED: ("refresh_token_revoked", "this session was ended "
+                                       "(logout, or reuse of a used token): sign in again"),
+}
+
+
+@blp.route("/auth/refresh", methods=["POST"])
+@blp.arguments(RefreshRequestSchema)
+@blp.response(200, TokenSchema)
+@blp.alt_response(401, schema=errors.ErrorSchema, description="refresh token not usable")
+def refresh(body: dict):
+    """Exchange a refresh token for a new pair. Each refresh token works once: the old one stops
+    working, and presenting a used one again revokes its whole session (sign in again)."""
+    try:
+        user, issued = auth_tokens.rotate(db_session(), body["refresh_token"], utcnow(),
+                                          settings.refresh_token_ttl_s)
+    except auth_tokens.RefreshRejected as rejected:
+        code, message = _REFRESH_ERRORS.get(
+            rejected.state, ("invalid_refresh_token", "the refresh token is invalid or expired"))
+        raise ApiError(401, code, message) from None
+    return _token_pair(user, issued)
+
+
+@blp.route("/auth/logout", methods=["POST"])
+@login_required()
+@blp.response(204)
+def logout():
+    """End this sign-in: its refresh token and the access token used here stop working."""
+    session_id = current_session_id()
+    if session_id is not None:  # (tokens issued before sessions existed simply expire)
+        auth_tokens.end_session(db_session(), session_id, utcnow())
+        db_session().commit()
+    return None
 
 
 @blp.route("/me")
