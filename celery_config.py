@@ -6,8 +6,6 @@ so tasks are acknowledged late and re-queued when a worker dies mid-task.
 
 from __future__ import annotations
 
-import os
-
 from celery.app import trace as _trace
 from kombu import Exchange, Queue
 
@@ -85,11 +83,11 @@ BATCH_PRIORITY = 8
 
 beat_schedule = {
     "sweep-stuck-jobs": {"task": "maintenance.sweep_stuck_jobs",
-                         "schedule": float(os.environ.get("SWEEP_INTERVAL_S", "30"))},
+                         "schedule": settings.sweep_interval_s},
     "webhooks-sweep-due": {"task": "webhooks.sweep_due",
-                           "schedule": float(os.environ.get("WEBHOOK_SWEEP_INTERVAL_S", "15"))},
+                           "schedule": settings.webhook_sweep_interval_s},
     "sweep-orphan-files": {"task": "maintenance.sweep_orphan_files", "schedule": 3600.0},
     # Originals past VIDEO_RETENTION_DAYS, export zips past EXPORT_TTL_HOURS.
     "apply-retention": {"task": "maintenance.apply_retention",
-                        "schedule": float(os.environ.get("RETENTION_INTERVAL_S", "3600"))},
+                        "schedule": settings.retention_interval_s},
 }

@@ -178,6 +178,28 @@ class Settings:
     cors_allow_credentials: bool = False
     #: a refresh token (rotated on every use) stays valid this long when unused
     refresh_token_ttl_s: int = 30 * 24 * 3600
+    #: sweeper: a queued job not started after this long, with no message in the broker, is
+    #: sent again (its message was lost: published while Redis was down, or a broker restart)
+    requeue_after_s: int = 120
+    #: sweeper: a running job whose heartbeat is older than this, with no message in the broker
+    #: (or one a worker took this long ago and no live worker holds), is sent again
+    stall_after_s: int = 300
+    #: sweeper: after this many re-sends a job is failed as `job_stalled`
+    max_resends: int = 3
+    #: stored files younger than this are left alone by the orphan sweeper (being written)
+    orphan_grace_s: int = 3600
+    #: a video is split into chunks of this many seconds, posed in parallel on the pose queue
+    pose_chunk_s: float = 10.0
+    #: CPU threads of one pose estimator (one estimator per worker process)
+    pose_threads: int = 1
+    #: the annotated replay's longer side in pixels (phone-sized encodes ~2x faster than 720p)
+    render_max_side: int = 640
+    #: ffprobe is killed after this many seconds (a hostile file must not hold a request)
+    probe_timeout_s: float = 30.0
+    #: beat schedule of the sweepers, in seconds
+    sweep_interval_s: float = 30.0
+    webhook_sweep_interval_s: float = 15.0
+    retention_interval_s: float = 3600.0
     extra: dict = field(default_factory=dict)
 
 
@@ -236,6 +258,17 @@ def load_settings() -> Settings:
                            os.environ.get("CORS_ORIGINS", "").split(",") if o.strip()),
         cors_allow_credentials=_env_bool("CORS_ALLOW_CREDENTIALS", False),
         refresh_token_ttl_s=_env_int("REFRESH_TOKEN_TTL_S", 30 * 24 * 3600),
+        requeue_after_s=_env_int("REQUEUE_AFTER_S", 120),
+        stall_after_s=_env_int("STALL_AFTER_S", 300),
+        max_resends=_env_int("MAX_RESENDS", 3),
+        orphan_grace_s=_env_int("ORPHAN_GRACE_S", 3600),
+        pose_chunk_s=_env_float("POSE_CHUNK_S", 10.0),
+        pose_threads=_env_int("POSE_THREADS", 1),
+        render_max_side=_env_int("RENDER_MAX_SIDE", 640),
+        probe_timeout_s=_env_float("PROBE_TIMEOUT_S", 30.0),
+        sweep_interval_s=_env_float("SWEEP_INTERVAL_S", 30.0),
+        webhook_sweep_interval_s=_env_float("WEBHOOK_SWEEP_INTERVAL_S", 15.0),
+        retention_interval_s=_env_float("RETENTION_INTERVAL_S", 3600.0),
     )
 
 

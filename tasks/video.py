@@ -50,10 +50,13 @@ RENDER_MAX_SIDE = int(os.environ.get("RENDER_MAX_SIDE", "640"))
 
 
 def _load_pose():
+    from domain.video.nms_patch import import_ultralytics
     from domain.video.pose import PoseEstimator
 
+    import_ultralytics(settings.var_dir / "ultralytics")
     return PoseEstimator(imgsz=settings.pose_imgsz, backend=settings.pose_backend,
-                         threads=int(os.environ.get("POSE_THREADS", "1")))
+                         threads=settings.pose_threads,
+                         cache_dir=settings.var_dir / "models" / "pose")
 
 
 def _load_classifier():

@@ -30,7 +30,8 @@ def load_references(if_empty: bool) -> None:
                                        .where(Reference.clinic_id.is_(None))):
             click.echo("references already loaded")
             return
-        references = build_default_references()
+        references = build_default_references(
+            pushfit_dir=settings.shared_data_dir / "pushfit_sample")
         for ref in references:
             ref_id = hashlib.sha256(f"default:{ref.name}".encode()).hexdigest()[:32]
             row = session.get(Reference, ref_id) or Reference(id=ref_id)
@@ -55,7 +56,7 @@ def train_classifier(version: str | None, epochs: int, synthetic_per_class: int,
     """Train the GRU + attention classifier on real keypoints (Penn Action, UTD-MHAD projected,
     Pose Trainer, PushFit through the project's pose) and synthetic sequences; validate per class
     on held-out real data (run `flask ml extract-keypoints` first for PushFit)."""
-    from domain.video.classifier import train_classifier as train
+    from domain.video.training import train_classifier as train
 
     root = settings.artifacts_dir / "classifier"
     version = version or next_version(root, "classifier-v")

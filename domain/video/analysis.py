@@ -14,7 +14,7 @@ from .angles import compare
 from .form import form_result, reliable_joints
 from .references import nearest_reference
 from .reps import segment_repetitions
-from .synthetic import VOCABULARY
+from .vocabulary import VOCABULARY
 
 MIN_PERSON_FRACTION = 0.1  # below this fraction of frames with a person: person_detected False
 

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from .keypoints import MODEL_JOINTS, as_sequence, normalize_sequence, resample, resample_mask
-from .synthetic import EXERCISES, REAL_ONLY_EXERCISES
+from .vocabulary import EXERCISES, REAL_ONLY_EXERCISES
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -191,56 +191,3 @@ class ExerciseClassifier:
         body's own size, so they are not needed.
         """
         return self.decide(self.predict_proba(seq, fps))
-
-
-# ------------------------------------------------------------------ evaluation
-
-
-def evaluate(clf: ExerciseClassifier, items) -> dict:
-    """items: iterable of (keypoints, fps, true_label) or objects with ``keypoints``, ``fps``
-    and ``label``. Window-averaged decision per sequence; ``other`` is counted as ``unknown``.
-    Returns predictions and accuracy."""
-    items = [(it.keypoints, it.fps, it.label) if hasattr(it, "keypoints") else it
-             for it in items]
-    feats, owners = [], []
-    for k, (kp, fps, _) in enumerate(items):
-        for w in windows(kp, fps):
-            feats.append(features(w))
-            owners.append(k)
-    probs = clf.predict_proba_batch(np.stack(feats)) if feats else np.zeros((0, len(clf.labels)))
-    owners = np.asarray(owners)
-    preds, raw = [], []
-    for k, (_, _, _) in enumerate(items):
-        p = probs[owners == k].mean(axis=0)
-        preds.append(clf.decide(p)["label"])
-        raw.append(clf.labels[int(np.argmax(p))])
-    truth = [UNKNOWN if t == OTHER else t for _, _, t in items]
-    acc = float(np.mean([a == b for a, b in zip(preds, truth, strict=False)])) if truth else 0.0
-    return {"pred": preds, "raw": raw, "truth": truth, "accuracy": acc}
-
-
-def still_frame_accuracy(clf: ExerciseClassifier, items, gym: tuple[str, ...]) -> float:
-    """Accuracy when only the middle frame of each real gym sequence is given (T=1)."""
-    sel = [(kp, t) for kp, _, t in items if t in gym and kp.shape[0]]
-    if not sel:
-        return 0.0
-    feats = np.stack([features(kp[kp.shape[0] // 2][None]) for kp, _ in sel])
-    probs = clf.predict_proba_batch(feats)
-    hits = [clf.decide(p)["label"] == t for p, (_, t) in zip(probs, sel, strict=True)]
-    return float(np.mean(hits))
-
-
-def train_classifier(*args, **kwargs) -> dict:
-    """Train a new version (see :func:`domain.video.training.train_classifier`)."""
-    from .training import train_classifier as train
-
-    return train(*args, **kwargs)
-
-
-if __name__ == "__main__":  # python -m domain.video.classifier [epochs]
-    import sys
-
-    root = Path(__file__).resolve().parents[2]
-    ep = int(sys.argv[1]) if len(sys.argv) > 1 else 14
-    m = train_classifier(root / "artifacts" / "classifier", "classifier-v2", seed=0, epochs=ep)
-    print(json.dumps(m["real_validation"], indent=2))

@@ -184,11 +184,12 @@ def _parse_signed(value) -> float | None:
     return out if math.isfinite(out) else None
 
 
-#: ffprobe runs inside web requests: a pathological file must not hold a request for ever
-PROBE_TIMEOUT_S = float(os.environ.get("PROBE_TIMEOUT_S", "30"))
+#: ffprobe runs inside web requests: a pathological file must not hold a request for ever (the
+#: default; callers pass settings.probe_timeout_s)
+PROBE_TIMEOUT_S = 30.0
 
 
-def _ffprobe(path: str, **kwargs) -> dict:
+def _ffprobe(path: str, timeout_s: float | None = None, **kwargs) -> dict:
     """ffmpeg-python's probe, with a time limit (its own has none)."""
     from ffmpeg._utils import convert_kwargs_to_cmd_line_args
 
@@ -196,9 +197,10 @@ def _ffprobe(path: str, **kwargs) -> dict:
     args += convert_kwargs_to_cmd_line_args({"v": "error", **_INPUT_OPTS, **kwargs})
     args.append(path)
     try:
-        done = subprocess.run(args, capture_output=True, timeout=PROBE_TIMEOUT_S, check=False)
+        timeout_s = PROBE_TIMEOUT_S if timeout_s is None else timeout_s
+        done = subprocess.run(args, capture_output=True, timeout=timeout_s, check=False)
     except subprocess.TimeoutExpired:
-        message = f"the file could not be inspected within {PROBE_TIMEOUT_S:g} s"
+        message = f"the file could not be inspected within {timeout_s:g} s"
         raise MediaError("unreadable_media", message) from None
     if done.returncode != 0:
         raise _ProbeFailed(done.stderr.decode("utf-8", "replace").strip())
@@ -218,10 +220,11 @@ def _looks_like_supported_container(path: str) -> bool:
     return head[4:8] == b"ftyp" or head.startswith(_MAGIC)
 
 
-def _count_packets(path: str, cap: int) -> int:
+def _count_packets(path: str, cap: int, timeout_s: float | None = None) -> int:
     """Count video packets, reading at most ``cap`` of them (fallback for a missing duration)."""
     data = _ffprobe(
         path,
+        timeout_s=timeout_s,
         select_streams="v:0",
         count_packets=None,
         read_intervals=f"%+#{max(1, cap)}",
@@ -240,6 +243,7 @@ def probe(
     *,
     max_seconds: float = math.inf,
     max_pixels: int = 3840 * 2160,
+    timeout_s: float | None = None,
 ) -> MediaInfo:
     """Validate a video or JPEG/PNG image and describe it.
 
@@ -252,7 +256,7 @@ def probe(
     if os.path.getsize(src) == 0:
         raise MediaError("unsupported_media", "the file is empty")
     try:
-        data = _ffprobe(src)
+        data = _ffprobe(src, timeout_s=timeout_s)
     except _ProbeFailed as exc:
         if _looks_like_supported_container(src):
             raise MediaError(
@@ -315,7 +319,7 @@ def probe(
         # No usable duration anywhere: count packets, but never more than the limit allows.
         cap = int(min(max_seconds, 24 * 3600) * fps) + 2 if math.isfinite(max_seconds) else 10**7
         try:
-            count = _count_packets(src, cap)
+            count = _count_packets(src, cap, timeout_s=timeout_s)
         except _ProbeFailed as exc:
             raise MediaError("unreadable_media", "the video cannot be read") from exc
         if count >= cap:

@@ -206,12 +206,8 @@ def ensure_torchvision_nms() -> str:
 
 
 def _default_config_dir() -> Path:
-    try:
-        from config import settings
-
-        return Path(settings.var_dir) / "ultralytics"
-    except Exception:  # noqa: BLE001 - config not importable outside the project root
-        return Path(__file__).resolve().parents[2] / "var" / "ultralytics"
+    """The project's var/ultralytics (workers call ``import_ultralytics`` with their VAR_DIR's)."""
+    return Path(__file__).resolve().parents[2] / "var" / "ultralytics"
 
 
 def import_ultralytics(config_dir: str | os.PathLike | None = None) -> ModuleType:

@@ -49,14 +49,8 @@ class PennSequence:
 
 
 def default_path() -> Path:
-    try:
-        from config import settings
-
-        return Path(settings.shared_data_dir) / "penn_action_train.jsonl.gz"
-    except Exception:  # pragma: no cover - config not importable
-        return (
-            Path(__file__).resolve().parents[3] / "shared" / "data" / "penn_action_train.jsonl.gz"
-        )
+    """The default shared data folder's file (callers pass SHARED_DATA_DIR's)."""
+    return Path(__file__).resolve().parents[3] / "shared" / "data" / "penn_action_train.jsonl.gz"
 
 
 def load_penn(path: str | Path | None = None) -> list[PennSequence]:

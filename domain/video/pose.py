@@ -86,12 +86,8 @@ def default_weights() -> Path:
 
 
 def _default_cache_dir() -> Path:
-    try:
-        from config import settings
-
-        return Path(settings.var_dir) / "models" / "pose"
-    except Exception:  # noqa: BLE001 - config not importable outside the project root
-        return Path(__file__).resolve().parents[2] / "var" / "models" / "pose"
+    """The project's var/models/pose (workers pass ``cache_dir`` under their VAR_DIR)."""
+    return Path(__file__).resolve().parents[2] / "var" / "models" / "pose"
 
 
 def file_digest(path: Path, length: int = 12) -> str:

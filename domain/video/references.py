@@ -77,12 +77,8 @@ class Reference:
 
 
 def _pushfit_dir() -> Path:
-    try:
-        from config import settings
-
-        return Path(settings.shared_data_dir) / "pushfit_sample"
-    except Exception:  # pragma: no cover
-        return Path(__file__).resolve().parents[3] / "shared" / "data" / "pushfit_sample"
+    """The default shared data folder's clips (the CLI passes SHARED_DATA_DIR's)."""
+    return Path(__file__).resolve().parents[3] / "shared" / "data" / "pushfit_sample"
 
 
 def build_default_references(

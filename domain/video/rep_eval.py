@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .synthetic import canonical_label
+from .vocabulary import canonical_label
 
 UTD_SINGLE_ACTIONS = ("arm_curl", "squat", "lunge", "sit_to_stand", "stand_to_sit")
 UTD_CONCAT_ACTIONS = ("arm_curl", "squat", "lunge")

@@ -23,47 +23,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .keypoints import FLIP_INDEX, as_sequence
-
-EXERCISES: tuple[str, ...] = (
-    "bench_press",
-    "barbell_biceps_curl",
-    "triceps_pushdown",
-    "lat_pulldown",
-    "squat",
-    "lunge",
-    "pushup",
-    "pullup",
-    "situp",
-    "jumping_jacks",
+from .vocabulary import (  # noqa: F401 - re-exported: the generator's classes and their names
+    EXERCISES,
+    LABEL_ALIASES,
+    REAL_ONLY_EXERCISES,
+    VOCABULARY,
+    canonical_label,
 )
-#: exercises learned only from real people (no generator here): UTD-MHAD sit_to_stand /
-#: stand_to_sit, Pose Trainer shoulder press, front raise and shrug
-REAL_ONLY_EXERCISES: tuple[str, ...] = (
-    "sit_to_stand",
-    "shoulder_press",
-    "front_raise",
-    "shoulder_shrug",
-)
-#: every exercise label the classifier may answer and a hint may name
-VOCABULARY: tuple[str, ...] = (*EXERCISES, *REAL_ONLY_EXERCISES)
-#: other datasets' names for our labels (a curl label contains "curl")
-LABEL_ALIASES: dict[str, str] = {
-    "biceps_curl": "barbell_biceps_curl",
-    "bicep": "barbell_biceps_curl",
-    "arm_curl": "barbell_biceps_curl",
-    "shoulderpress": "shoulder_press",
-    "frontraise": "front_raise",
-    "shouldershrug": "shoulder_shrug",
-    "stand_to_sit": "sit_to_stand",
-}
-
-
-def canonical_label(label: str | None) -> str | None:
-    """A dataset's exercise name -> the vocabulary's (unchanged when already canonical)."""
-    if label is None:
-        return None
-    return LABEL_ALIASES.get(label, label)
-
 
 FAULTS: dict[str, tuple[str, ...]] = {
     "squat": ("insufficient_depth", "knees_caving", "forward_lean"),

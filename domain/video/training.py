@@ -40,10 +40,10 @@ from .classifier import (
     WINDOW_S,
     ExerciseClassifier,
     build_model,
-    evaluate,
     features,
+    windows,
 )
-from .synthetic import EXERCISES, canonical_label
+from .vocabulary import EXERCISES, canonical_label
 
 #: classes with real training data in v2 (the rest come from the generator only)
 SYNTHETIC_ONLY_V2 = ("triceps_pushdown", "lat_pulldown")
@@ -93,6 +93,41 @@ class RealData:
             "pushfit": self.pf_val,
             "exercise_correction": self.ec_test,
         }
+
+
+def evaluate(clf: ExerciseClassifier, items) -> dict:
+    """items: iterable of (keypoints, fps, true_label) or objects with ``keypoints``, ``fps``
+    and ``label``. Window-averaged decision per sequence; ``other`` is counted as ``unknown``.
+    Returns predictions and accuracy."""
+    items = [(it.keypoints, it.fps, it.label) if hasattr(it, "keypoints") else it
+             for it in items]
+    feats, owners = [], []
+    for k, (kp, fps, _) in enumerate(items):
+        for w in windows(kp, fps):
+            feats.append(features(w))
+            owners.append(k)
+    probs = clf.predict_proba_batch(np.stack(feats)) if feats else np.zeros((0, len(clf.labels)))
+    owners = np.asarray(owners)
+    preds, raw = [], []
+    for k, (_, _, _) in enumerate(items):
+        p = probs[owners == k].mean(axis=0)
+        preds.append(clf.decide(p)["label"])
+        raw.append(clf.labels[int(np.argmax(p))])
+    truth = [UNKNOWN if t == OTHER else t for _, _, t in items]
+    acc = float(np.mean([a == b for a, b in zip(preds, truth, strict=False)])) if truth else 0.0
+    return {"pred": preds, "raw": raw, "truth": truth, "accuracy": acc}
+
+
+def still_frame_accuracy(clf: ExerciseClassifier, items, gym: tuple[str, ...]) -> float:
+    """Accuracy when only the middle frame of each real gym sequence is given (T=1)."""
+    sel = [(kp, t) for kp, _, t in items if t in gym and kp.shape[0]]
+    if not sel:
+        return 0.0
+    feats = np.stack([features(kp[kp.shape[0] // 2][None]) for kp, _ in sel])
+    probs = clf.predict_proba_batch(feats)
+    hits = [clf.decide(p)["label"] == t for p, (_, t) in zip(probs, sel, strict=True)]
+    return float(np.mean(hits))
+
 
 
 def _from_samples(samples, source: str) -> list[Item]:

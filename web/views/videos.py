@@ -15,7 +15,7 @@ from sqlalchemy.exc import OperationalError
 from config import settings
 from domain.privacy import ORIGINAL_DELETED
 from domain.video.media import MediaError, probe
-from domain.video.synthetic import VOCABULARY
+from domain.video.vocabulary import VOCABULARY
 from infra import storage
 from models import Analysis, AnalysisResult
 from models.base import new_id
@@ -102,7 +102,7 @@ def upload_video():
     path = uploaded_path(part)
     try:
         info = probe(path, max_seconds=settings.max_video_seconds,
-                     max_pixels=settings.max_video_pixels)
+                     max_pixels=settings.max_video_pixels, timeout_s=settings.probe_timeout_s)
     except MediaError as exc:
         raise ApiError(exc.http_status, exc.code, exc.message) from None
 

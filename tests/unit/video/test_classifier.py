@@ -42,8 +42,8 @@ def test_artifact_files_and_recorded_real_accuracy():
 
 
 def test_reevaluate_on_real_validation_subset(clf):
-    from domain.video.classifier import evaluate
     from domain.video.penn import load_split
+    from domain.video.training import evaluate
 
     train, val = load_split()
     assert not ({s.id for s in train} & {s.id for s in val})
@@ -88,7 +88,8 @@ def test_predict_shape_still_frame_and_unknown(clf):
 
 
 def test_smoke_training(tmp_path):
-    from domain.video.classifier import ExerciseClassifier, train_classifier
+    from domain.video.classifier import ExerciseClassifier
+    from domain.video.training import train_classifier
 
     m = train_classifier(
         tmp_path,

@@ -185,7 +185,7 @@ def test_absurd_frame_rate_and_empty_video(monkeypatch):
     _fake_probe(monkeypatch, {"avg_frame_rate": "1000000/1", "duration": "2.0"})
     assert probe(SAMPLE).fps == 30.0  # nothing sane: assume 30
     _fake_probe(monkeypatch, {"avg_frame_rate": "25/1", "nb_frames": "0", "duration": "0"})
-    monkeypatch.setattr(media, "_count_packets", lambda path, cap: 0)
+    monkeypatch.setattr(media, "_count_packets", lambda path, cap, **kw: 0)
     _expect("empty_video", 422, SAMPLE)
     _fake_probe(
         monkeypatch,
