@@ -227,3 +227,15 @@ def filter_exercises(
             continue
         out.append(e)
     return out
+
+
+def camera_check_summaries(path: str | Path | None = None) -> dict[str, dict]:
+    """{exercise id: the API's ``camera_check`` object} from ``data/camera_checks.json`` (the
+    reviewed movement specifications; see ``domain/video/movement/specs.py``)."""
+    from domain.video.movement.specs import load_camera_checks
+
+    return {ex_id: check.summary() for ex_id, check in load_camera_checks(path).items()}
+
+
+UNCHECKED = {"supported": False, "view": None, "measures": [], "instructions": None,
+             "reason": "No movement specification has been reviewed for this exercise yet."}
