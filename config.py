@@ -170,6 +170,27 @@ class Settings:
     #: how many reverse proxies in front of gunicorn append to X-Forwarded-For (0: none, the
     #: peer address is the client's); the per-address login limit keys on that client address
     trusted_proxy_hops: int = 0
+    #: where stored files live (infra/storage.py): "local" (the folder STORAGE_DIR) or "s3"
+    storage_backend: str = "local"
+    #: STORAGE_URL as given: empty (STORAGE_DIR), file:///path, or s3://bucket/prefix
+    storage_url: str = ""
+    #: S3-compatible server (MinIO, Ceph...); empty: AWS S3 itself
+    s3_endpoint_url: str = ""
+    #: the endpoint presigned download URLs name, when clients reach the store by another
+    #: address than the workers (empty: s3_endpoint_url)
+    s3_public_endpoint_url: str = ""
+    #: credentials; empty: botocore's own chain (AWS_* variables, instance role...)
+    s3_access_key_id: str = ""
+    s3_secret_access_key: str = ""
+    s3_region: str = "us-east-1"
+    #: this host's working folder: uploads being received, copies fetched from object storage
+    scratch_dir: Path = Path("var/scratch")
+    #: copies fetched from object storage are kept (least recently used first out) up to this
+    scratch_cache_bytes: int = 10 * 1024**3
+    #: lifetime of a presigned download URL (object storage only)
+    download_url_ttl_s: int = 900
+    #: the beat lock in Redis expires this long after its holder stopped renewing it
+    beat_lock_timeout_s: float = 30.0
     #: the most bytes of uploaded originals one user may keep stored (413 beyond it)
     storage_quota_bytes: int = 5 * 1024**3
     #: browser origins (scheme://host[:port]) allowed to call the API cross-origin; empty: none
@@ -201,6 +222,32 @@ class Settings:
     webhook_sweep_interval_s: float = 15.0
     retention_interval_s: float = 3600.0
     extra: dict = field(default_factory=dict)
+
+
+def _storage_settings(var_dir: Path, environ=os.environ) -> dict:
+    """STORAGE_BACKEND and STORAGE_URL, checked together; S3 endpoint and credentials."""
+    url = environ.get("STORAGE_URL", "").strip()
+    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    if url and scheme not in ("file", "s3"):
+        raise ValueError(f"STORAGE_URL must be file:///path or s3://bucket/prefix, not {url!r}")
+    backend = environ.get("STORAGE_BACKEND", "").strip().lower() or (
+        "s3" if scheme == "s3" else "local")
+    if backend not in ("local", "s3"):
+        raise ValueError(f"STORAGE_BACKEND must be local or s3, not {backend!r}")
+    if (backend == "s3") != (scheme == "s3"):
+        raise ValueError("STORAGE_BACKEND=s3 goes with STORAGE_URL=s3://bucket/prefix (and "
+                         "STORAGE_BACKEND=local with an empty or file:// STORAGE_URL)")
+    return {
+        "storage_backend": backend, "storage_url": url,
+        "s3_endpoint_url": environ.get("S3_ENDPOINT_URL", ""),
+        "s3_public_endpoint_url": environ.get("S3_PUBLIC_ENDPOINT_URL", ""),
+        "s3_access_key_id": environ.get("S3_ACCESS_KEY_ID", ""),
+        "s3_secret_access_key": environ.get("S3_SECRET_ACCESS_KEY", ""),
+        "s3_region": environ.get("S3_REGION", "us-east-1"),
+        "scratch_dir": Path(environ.get("SCRATCH_DIR", var_dir / "scratch")),
+        "scratch_cache_bytes": int(environ.get("SCRATCH_CACHE_BYTES", 10 * 1024**3)),
+        "download_url_ttl_s": int(environ.get("DOWNLOAD_URL_TTL_S", 900)),
+    }
 
 
 def load_settings() -> Settings:
@@ -253,6 +300,8 @@ def load_settings() -> Settings:
         rate_limit_plans=os.environ.get("RATE_LIMIT_PLANS", "5/minute;30/hour"),
         rate_limit_webhook_tests=os.environ.get("RATE_LIMIT_WEBHOOK_TESTS", "5/minute;30/hour"),
         trusted_proxy_hops=_env_int("TRUSTED_PROXY_HOPS", 0),
+        **_storage_settings(var_dir),
+        beat_lock_timeout_s=_env_float("BEAT_LOCK_TIMEOUT_S", 30.0),
         storage_quota_bytes=_env_int("STORAGE_QUOTA_BYTES", 5 * 1024**3),
         cors_origins=tuple(o.strip().rstrip("/") for o in
                            os.environ.get("CORS_ORIGINS", "").split(",") if o.strip()),
