@@ -36,13 +36,13 @@ lint: install
 install: system-deps venv
 	@mkdir -p var/ultralytics
 
-system-deps: ## ffmpeg and redis-server from Debian, when missing
+system-deps: ## ffmpeg, redis-server, chromium + chromedriver (browser tests) from Debian, when missing
 	@missing=""; \
-	for cmd in ffmpeg ffprobe redis-server redis-cli; do command -v $$cmd >/dev/null || missing=1; done; \
+	for cmd in ffmpeg ffprobe redis-server redis-cli chromium chromedriver; do command -v $$cmd >/dev/null || missing=1; done; \
 	$(PYTHON) -c "import venv, ensurepip" 2>/dev/null || missing=1; \
 	if [ -n "$$missing" ]; then \
-	  if [ "$$(id -u)" != 0 ]; then echo "need root to apt-get install ffmpeg redis-server python3-venv"; exit 1; fi; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg redis-server python3-venv python3-dev >/dev/null; \
+	  if [ "$$(id -u)" != 0 ]; then echo "need root to apt-get install ffmpeg redis-server python3-venv chromium chromium-driver"; exit 1; fi; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg redis-server python3-venv python3-dev chromium chromium-driver >/dev/null; \
 	fi
 
 venv: $(VENV)/.installed
