@@ -91,3 +91,13 @@ beat_schedule = {
     "apply-retention": {"task": "maintenance.apply_retention",
                         "schedule": settings.retention_interval_s},
 }
+
+# One beat for the whole deployment (infra/beat.py): the schedule and each entry's last run live
+# in Redis (no local schedule file), and only the beat holding the Redis lock sends anything; a
+# second beat started by mistake waits as a standby.
+beat_scheduler = "infra.beat:SingleBeatScheduler"
+redbeat_redis_url = settings.redis_url
+redbeat_key_prefix = "redbeat:"
+redbeat_lock_timeout = settings.beat_lock_timeout_s
+# A Redis that stops answering must not hang the beat: it logs and retries (infra/beat.py).
+redbeat_redis_options = {"socket_timeout": 5, "socket_connect_timeout": 5}
