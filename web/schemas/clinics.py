@@ -19,6 +19,12 @@ class ClinicSchema(ma.Schema):
     invite_code = ma.fields.String(metadata={"description": "clinicians only"})
     created_at = UtcDateTime()
 
+    @ma.post_dump
+    def _code_only_when_shown(self, data: dict, **_kwargs) -> dict:
+        if data.get("invite_code") is None:  # the service hides it from patients
+            data.pop("invite_code", None)
+        return data
+
 
 class PatientSummarySchema(ma.Schema):
     id = ma.fields.String(required=True)

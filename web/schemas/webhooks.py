@@ -5,6 +5,18 @@ import marshmallow as ma
 from domain.webhooks.events import EVENT_TYPES, validate_event_types
 from web.schemas.common import StrictSchema, UtcDateTime
 
+
+class ComputedString(ma.fields.String):
+    """A dump-only string computed from the object (documented as a string, unlike Function)."""
+
+    def __init__(self, compute, **kwargs):
+        super().__init__(dump_only=True, **kwargs)
+        self.compute = compute
+
+    def get_value(self, obj, attr, accessor=None, default=ma.missing):
+        return self.compute(obj)
+
+
 SUBSCRIBABLE = tuple(e for e in EVENT_TYPES if e != "webhook.test")
 
 
@@ -41,10 +53,13 @@ class WebhookSchema(ma.Schema):
     url = ma.fields.String(required=True)
     events = ma.fields.List(ma.fields.String(), required=True)
     description = ma.fields.String(allow_none=True)
-    scope = ma.fields.String()
+    scope = ComputedString(lambda endpoint: "clinic" if endpoint.clinic_id else "user",
+                           metadata={"description": "user | clinic"})
     enabled = ma.fields.Boolean()
     disabled_reason = ma.fields.String(allow_none=True)
-    secret = ma.fields.String(metadata={"description": "shown only when created or rotated"})
+    # never the stored (deferred, encrypted) column: only a secret just made is shown
+    secret = ma.fields.String(attribute="shown_secret",
+                              metadata={"description": "shown only when created or rotated"})
     created_at = UtcDateTime()
 
 
@@ -60,7 +75,8 @@ class AttemptSchema(ma.Schema):
 class DeliverySchema(ma.Schema):
     id = ma.fields.String(required=True)
     event_id = ma.fields.String()
-    webhook_id = ma.fields.String(metadata={"description": "the webhook-id header sent"})
+    webhook_id = ComputedString(lambda delivery: f"msg_{delivery.event_id}",
+                                metadata={"description": "the webhook-id header sent"})
     event_type = ma.fields.String()
     status = ma.fields.String()
     attempts = ma.fields.Integer()
@@ -69,4 +85,8 @@ class DeliverySchema(ma.Schema):
     last_error = ma.fields.String(allow_none=True)
     delivered_at = UtcDateTime(allow_none=True)
     created_at = UtcDateTime()
-    log = ma.fields.List(ma.fields.Nested(AttemptSchema))
+
+
+class DeliveryWithLogSchema(DeliverySchema):
+    log = ma.fields.List(ma.fields.Nested(AttemptSchema),
+                         metadata={"description": "every attempt, oldest first"})

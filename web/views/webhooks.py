@@ -1,64 +1,40 @@
-"""Webhook endpoints, their delivery logs, redelivery, test events and secret rotation."""
+"""Webhook endpoints, their delivery logs, redelivery, test events and secret rotation.
+
+Each route parses, authorizes (the endpoint must be visible to the caller), calls the webhook
+service (domain/webhooks/service.py) and returns rows the webhook schemas serialize."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from sqlalchemy import or_, select
 
 from config import settings
-from domain.webhooks.secret_box import SecretDecryptionError
-from domain.webhooks.signing import generate_secret
-from domain.webhooks.urls import UnsafeURLError, validate_url
-from models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from domain.webhooks import service
+from models import webhooks as repo
 from models.base import utcnow
+from models.webhooks import WebhookEndpoint
+from tasks.webhooks import send_now
 from web.auth import current_user, login_required
 from web.db import db_session
-from web.errors import ApiError
+from web.pages import page_slice, paginated
 from web.ratelimit import webhook_test_limit
 from web.schemas.webhooks import (
     DeliverySchema,
+    DeliveryWithLogSchema,
     WebhookCreateSchema,
     WebhookSchema,
     WebhookUpdateSchema,
 )
+from web.service_errors import answered_as_api_errors
 
 blp = Blueprint("webhooks", __name__, url_prefix="/api/v1/webhooks",
                 description="Webhooks to clinic systems (Standard Webhooks)")
 
-#: how long the old secret keeps signing after a rotation
-ROTATION_OVERLAP = timedelta(hours=24)
-
-
-def endpoint_to_dict(endpoint: WebhookEndpoint, secret: str | None = None) -> dict:
-    body = {"id": endpoint.id, "url": endpoint.url, "events": endpoint.events,
-            "description": endpoint.description, "enabled": endpoint.enabled,
-            "scope": "clinic" if endpoint.clinic_id else "user",
-            "disabled_reason": endpoint.disabled_reason, "created_at": endpoint.created_at}
-    if secret:
-        body["secret"] = secret
-    return body
-
-
-def checked_url(url: str) -> str:
-    try:
-        return validate_url(url, allow_private=settings.webhook_allow_private)
-    except UnsafeURLError as exc:
-        raise ApiError(422, "validation_error", "the request has invalid fields",
-                       errors={"url": [f"{exc.code}: {exc.message}"]}) from None
-
 
 def load_endpoint(endpoint_id: str) -> WebhookEndpoint:
     """The caller's endpoint, or their clinic's (clinicians); 404 otherwise."""
-    endpoint = db_session().get(WebhookEndpoint, endpoint_id)
-    user = current_user()
-    if endpoint is not None and (endpoint.user_id == user.id or (
-            endpoint.clinic_id and user.role == "clinician"
-            and endpoint.clinic_id == user.clinic_id)):
-        return endpoint
-    raise ApiError(404, "not_found", "no such webhook")
+    with answered_as_api_errors():
+        return service.endpoint_of(db_session(), current_user(), endpoint_id)
 
 
 @blp.route("")
@@ -68,30 +44,25 @@ class Webhooks(MethodView):
     @blp.response(201, WebhookSchema)
     def post(self, body: dict):
         """Register an endpoint; the signing secret (`whsec_...`) is shown only now."""
-        user = current_user()
-        clinic_id = None
-        if body["scope"] == "clinic":
-            if user.role != "clinician" or not user.clinic_id:
-                raise ApiError(403, "forbidden", "only clinicians of a clinic may do this")
-            clinic_id = user.clinic_id
-        secret = generate_secret()
-        endpoint = WebhookEndpoint(user_id=user.id, clinic_id=clinic_id,
-                                   url=checked_url(body["url"]), events=body["events"],
-                                   description=body.get("description"), secret=secret)
-        db_session().add(endpoint)
+        with answered_as_api_errors():
+            created = service.create_endpoint(
+                db_session(), current_user(), url=body["url"], events=body["events"],
+                description=body.get("description"), scope=body["scope"],
+                allow_private=settings.webhook_allow_private)
         db_session().commit()
-        return endpoint_to_dict(endpoint, secret)
+        return created
 
     @login_required()
     @blp.response(200, WebhookSchema(many=True))
-    def get(self):
+    @paginated(blp)
+    def get(self, pagination_parameters):
+        """The caller's endpoints and (clinicians) their clinic's, oldest first."""
         user = current_user()
-        condition = WebhookEndpoint.user_id == user.id
-        if user.role == "clinician" and user.clinic_id:
-            condition = or_(condition, WebhookEndpoint.clinic_id == user.clinic_id)
-        rows = db_session().scalars(select(WebhookEndpoint).where(condition)
-                                    .order_by(WebhookEndpoint.created_at))
-        return [endpoint_to_dict(e) for e in rows]
+        rows, total = repo.visible_endpoints(db_session(), user.id,
+                                             service.visible_clinic_id(user),
+                                             **page_slice(pagination_parameters))
+        pagination_parameters.item_count = total
+        return rows
 
 
 @blp.route("/<endpoint_id>")
@@ -99,7 +70,7 @@ class WebhookView(MethodView):
     @login_required()
     @blp.response(200, WebhookSchema)
     def get(self, endpoint_id: str):
-        return endpoint_to_dict(load_endpoint(endpoint_id))
+        return load_endpoint(endpoint_id)
 
     @login_required()
     @blp.arguments(WebhookUpdateSchema)
@@ -107,20 +78,10 @@ class WebhookView(MethodView):
     def patch(self, body: dict, endpoint_id: str):
         """Change url, events or description; `enabled: true` re-enables a disabled endpoint."""
         endpoint = load_endpoint(endpoint_id)
-        if "url" in body:
-            endpoint.url = checked_url(body["url"])
-        if "events" in body:
-            endpoint.events = body["events"]
-        if "description" in body:
-            endpoint.description = body["description"]
-        if "enabled" in body:
-            endpoint.enabled = body["enabled"]
-            if body["enabled"]:
-                endpoint.disabled_reason, endpoint.failing_since = None, None
-            else:
-                endpoint.disabled_reason = "disabled by its owner"
+        with answered_as_api_errors():
+            service.update_endpoint(endpoint, body, allow_private=settings.webhook_allow_private)
         db_session().commit()
-        return endpoint_to_dict(endpoint)
+        return endpoint
 
     @login_required()
     @blp.response(204)
@@ -135,16 +96,9 @@ class WebhookView(MethodView):
 @blp.response(200, WebhookSchema)
 def rotate_secret(endpoint_id: str):
     """A new secret; for 24 hours deliveries carry signatures by both the old and the new one."""
-    endpoint = load_endpoint(endpoint_id)
-    secret = generate_secret()
-    try:
-        endpoint.previous_secret = endpoint.secret
-        endpoint.previous_secret_expires_at = utcnow() + ROTATION_OVERLAP
-    except SecretDecryptionError:  # SECRET_KEY changed: the old secret is gone, start afresh
-        endpoint.previous_secret, endpoint.previous_secret_expires_at = None, None
-    endpoint.secret = secret
+    rotated = service.rotate_secret(load_endpoint(endpoint_id), utcnow())
     db_session().commit()
-    return endpoint_to_dict(endpoint, secret)
+    return rotated
 
 
 @blp.route("/<endpoint_id>/test", methods=["POST"])
@@ -153,45 +107,24 @@ def rotate_secret(endpoint_id: str):
 @webhook_test_limit
 def send_test(endpoint_id: str):
     """Send a `webhook.test` event to this endpoint only."""
-    endpoint = load_endpoint(endpoint_id)
-    session = db_session()
-    event = Event(type="webhook.test", user_id=current_user().id,
-                  data={"webhook_id": endpoint.id, "message": "test event"},
-                  dispatched_at=utcnow())
-    session.add(event)
-    session.flush()
-    delivery = WebhookDelivery(endpoint_id=endpoint.id, event_id=event.id,
-                               event_type=event.type, next_attempt_at=utcnow())
-    session.add(delivery)
-    session.commit()
-    from tasks.webhooks import deliver
-
-    deliver.delay(delivery.id)
-    return delivery_to_dict(delivery)
-
-
-def delivery_to_dict(delivery: WebhookDelivery, with_log: bool = False) -> dict:
-    body = {c: getattr(delivery, c) for c in (
-        "id", "event_id", "event_type", "status", "attempts", "next_attempt_at",
-        "last_status_code", "last_error", "delivered_at", "created_at")}
-    body["webhook_id"] = f"msg_{delivery.event_id}"
-    if with_log:
-        body["log"] = db_session().scalars(select(WebhookAttempt).where(
-            WebhookAttempt.delivery_id == delivery.id).order_by(WebhookAttempt.attempted_at)
-        ).all()
-    return body
+    delivery = service.create_test_delivery(db_session(), load_endpoint(endpoint_id),
+                                            current_user().id, utcnow())
+    db_session().commit()
+    send_now(delivery.id)
+    return delivery
 
 
 @blp.route("/<endpoint_id>/deliveries")
 @login_required()
-@blp.response(200, DeliverySchema(many=True))
-def list_deliveries(endpoint_id: str):
-    """The delivery log: each event sent to this endpoint, with every attempt."""
+@blp.response(200, DeliveryWithLogSchema(many=True))
+@paginated(blp)
+def list_deliveries(endpoint_id: str, pagination_parameters):
+    """The delivery log: each event sent to this endpoint, newest first, with every attempt."""
     endpoint = load_endpoint(endpoint_id)
-    rows = db_session().scalars(select(WebhookDelivery).where(
-        WebhookDelivery.endpoint_id == endpoint.id).order_by(WebhookDelivery.created_at.desc())
-        .limit(200))
-    return [delivery_to_dict(d, with_log=True) for d in rows]
+    rows, total = repo.deliveries_of_endpoint(db_session(), endpoint.id,
+                                              **page_slice(pagination_parameters))
+    pagination_parameters.item_count = total
+    return rows
 
 
 @blp.route("/<endpoint_id>/deliveries/<delivery_id>/redeliver", methods=["POST"])
@@ -200,17 +133,8 @@ def list_deliveries(endpoint_id: str):
 def redeliver(endpoint_id: str, delivery_id: str):
     """Send this delivery again now (same webhook-id, so receivers can dedupe)."""
     endpoint = load_endpoint(endpoint_id)
-    delivery = db_session().get(WebhookDelivery, delivery_id)
-    if delivery is None or delivery.endpoint_id != endpoint.id:
-        raise ApiError(404, "not_found", "no such delivery")
-    if not endpoint.enabled:
-        raise ApiError(409, "endpoint_disabled", "enable the endpoint first")
-    if delivery.status == "sending":
-        raise ApiError(409, "delivery_in_progress", "this delivery is being sent right now")
-    delivery.status, delivery.next_attempt_at = "pending", utcnow()
+    with answered_as_api_errors():
+        delivery = service.redeliver(db_session(), endpoint, delivery_id, utcnow())
     db_session().commit()
-    from tasks.webhooks import deliver
-
-    deliver.delay(delivery.id)
-    return delivery_to_dict(delivery)
-
+    send_now(delivery.id)
+    return delivery

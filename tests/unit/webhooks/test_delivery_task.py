@@ -187,12 +187,13 @@ def test_new_events_are_not_fanned_out_to_the_clinic_after_leaving(db, clinic, s
 
 def test_leaving_cancels_that_patients_pending_clinic_deliveries_only(db, clinic, sent):
     import tasks.webhooks
+    from domain.webhooks import service
 
     events = {who: new_event(db, clinic[who]) for who in ("patient", "other")}
     for event_id in events.values():
         tasks.webhooks.dispatch_event(event_id)
     with db.session_scope() as session:
-        canceled = tasks.webhooks.cancel_departed_patient_deliveries(
+        canceled = service.cancel_departed_patient_deliveries(
             session, clinic["patient"], clinic["clinic"])
     assert canceled == 1
     mine, theirs = deliveries(db, events["patient"]), deliveries(db, events["other"])
