@@ -10,9 +10,9 @@ from sqlalchemy import select
 from domain.accounts import hash_password
 from models import ROLES, User
 from models.db import session_scope
+from web.cli_groups import ml_cli
 
 users_cli = AppGroup("users", help="Manage accounts.")
-ml_cli = AppGroup("ml", help="Train the models (plan network, exercise classifier).")
 
 
 @users_cli.command("create")
@@ -37,8 +37,8 @@ def create_user(email: str, password: str, role: str, clinic_id: str | None) -> 
 def register_commands(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(ml_cli)
-    from web import cli_ops, cli_plans, cli_video
+    from web import cli_camera, cli_ops, cli_plans, cli_video
 
-    for module in (cli_plans, cli_video, cli_ops):
+    for module in (cli_plans, cli_video, cli_ops, cli_camera):
         for group in module.COMMANDS:
             app.cli.add_command(group)
