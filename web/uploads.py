@@ -1,7 +1,10 @@
-"""Streaming uploads: multipart file parts go straight to a file under storage/incoming.
+"""Streaming uploads: multipart file parts go straight to a file in storage.incoming_dir().
 
-Werkzeug asks the request for a file stream per uploaded part; we hand it a file on the storage
-volume, so a 1 GB upload never sits in memory and never needs a second copy to move into place.
+Werkzeug asks the request for a file stream per uploaded part; we hand it a file on this host's
+disk, so a 1 GB upload never sits in memory (ffprobe then inspects that real file). An accepted
+upload goes into the store with `store()`: on the local backend incoming/ lies under STORAGE_DIR
+and it is a rename (no second copy); on object storage it is a streamed multipart upload from
+that file, which is then deleted. Whatever is not stored is deleted at teardown.
 """
 
 from __future__ import annotations
@@ -28,6 +31,16 @@ def uploaded_path(file_storage) -> Path:
     """The on-disk path of an uploaded part (flushed)."""
     file_storage.stream.flush()
     return Path(file_storage.stream.name)
+
+
+def store(path: Path, key: str) -> None:
+    """Put an accepted upload into the store under `key`; teardown then leaves it alone.
+
+    On object storage this uploads the whole file: call it before opening the database
+    transaction that records the upload, and delete the key if that transaction fails.
+    """
+    storage.put_file(path, key, move=True)
+    claim(path)
 
 
 def claim(path: Path) -> None:

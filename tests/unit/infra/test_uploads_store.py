@@ -1,0 +1,51 @@
+"""A multipart upload streams to this host's disk and goes into the store (web/uploads.py), on
+both backends: nothing is left in incoming/, and an upload that is not stored is deleted."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from flask import Flask, request
+
+
+@pytest.fixture
+def app(store):
+    from web.uploads import StreamingRequest, remove_unclaimed, uploaded_path
+    from web.uploads import store as store_upload
+
+    app = Flask(__name__)
+    app.request_class = StreamingRequest
+    app.teardown_request(remove_unclaimed)
+
+    @app.post("/upload/<key>")
+    def upload(key: str):
+        part = request.files["file"]
+        path = uploaded_path(part)
+        assert path.parent == store.incoming_dir()  # on disk, not in memory
+        if request.form.get("keep") == "1":
+            store_upload(path, f"users/u1/analyses/{key}/original.mp4")
+        return {"bytes": path.stat().st_size if path.exists() else None}
+
+    return app
+
+
+def test_an_accepted_upload_lands_in_the_store(app, store):
+    payload = np.random.default_rng(2).bytes(3 * 1024 * 1024)
+    client = app.test_client()
+    response = client.post("/upload/a1", data={"keep": "1", "file": (io.BytesIO(payload),
+                                                                     "clip.mp4")})
+    assert response.status_code == 200, response.text
+    with store.local_copy("users/u1/analyses/a1/original.mp4") as path:
+        assert path.read_bytes() == payload
+    assert list(store.incoming_dir().iterdir()) == []
+
+
+def test_an_upload_not_stored_is_deleted(app, store):
+    client = app.test_client()
+    response = client.post("/upload/a2", data={"keep": "0", "file": (io.BytesIO(b"x" * 1000),
+                                                                     "clip.mp4")})
+    assert response.status_code == 200 and response.json["bytes"] == 1000
+    assert list(store.incoming_dir().iterdir()) == []
+    assert store.list("users") == []
