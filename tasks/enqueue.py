@@ -8,30 +8,22 @@ import time
 from dataclasses import dataclass, field
 
 from celery import Signature, chain
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from domain.jobs import kinds
+from domain.jobs import service as jobs_service
 from models import Job
+from models import repository as repo
 from workers.celery_app import app
 
 
 def pipeline(kind: str, job_id: str) -> Signature:
-    """The canvas that runs a job of this kind from its start (every step is idempotent)."""
-    sig = app.signature
-    if kind == "plan.generate":
-        return sig("plans.generate", args=[job_id])
-    if kind == "feedback.process":
-        # Record the feedback (feedback queue), then regenerate next week's plan (plans queue).
-        return chain(sig("feedback.record", args=[job_id], immutable=True),
-                     sig("plans.regenerate", args=[job_id], immutable=True))
-    if kind in ("video.analyze", "keypoints.analyze"):
-        # video.start inspects the media and fans out into chunked pose tasks (a chord).
-        return sig("video.start", args=[job_id])
-    if kind == "batch.reprocess":
-        return sig("maintenance.reprocess_batch", args=[job_id])
-    if kind == "account.export":
-        return sig("accounts.export", args=[job_id])
-    raise ValueError(f"unknown job kind {kind}")
+    """The canvas that runs a job of this kind from its start (every step is idempotent): its
+    first task, or a chain of immutable signatures (domain/jobs/kinds.py)."""
+    steps = kinds.get(kind).pipeline
+    if len(steps) == 1:
+        return app.signature(steps[0], args=[job_id])
+    return chain(*(app.signature(name, args=[job_id], immutable=True) for name in steps))
 
 
 class BrokerUnavailable(Exception):
@@ -39,26 +31,14 @@ class BrokerUnavailable(Exception):
 
 
 def find_idempotent(session: Session, user_id: str, key: str | None) -> Job | None:
-    if not key:
-        return None
-    return session.scalar(select(Job).where(Job.user_id == user_id, Job.idempotency_key == key))
+    return repo.job_by_idempotency_key(session, user_id, key) if key else None
 
 
-def create_job(session: Session, *, user_id: str, kind: str, params: dict | None = None,
-               subject_type: str | None = None, subject_id: str | None = None,
-               idempotency_key: str | None = None, priority: int | None = None) -> Job:
-    """A queued job row. `priority` is the broker priority its messages are sent at (None:
-    live work); ops batches run at batch priority whoever creates them."""
-    if priority is None and kind == "batch.reprocess":
-        from celery_config import BATCH_PRIORITY
+def create_job(session: Session, **fields) -> Job:
+    """A queued job row (see domain.jobs.service.create_job); batch kinds at BATCH_PRIORITY."""
+    from celery_config import BATCH_PRIORITY
 
-        priority = BATCH_PRIORITY
-    job = Job(user_id=user_id, kind=kind, params=params or {}, subject_type=subject_type,
-              subject_id=subject_id, idempotency_key=idempotency_key, status="queued",
-              priority=priority)
-    session.add(job)
-    session.flush()
-    return job
+    return jobs_service.create_job(session, batch_priority=BATCH_PRIORITY, **fields)
 
 
 def send_job(job_id: str, kind: str, priority: int | None = None) -> None:

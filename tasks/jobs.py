@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import timedelta
 
 from celery import Task
 from celery.exceptions import Ignore, Retry, SoftTimeLimitExceeded
@@ -17,50 +16,25 @@ from sqlalchemy.exc import OperationalError
 
 from config import settings
 from domain.errors import DomainError
+from domain.jobs import service as jobs_service
 from infra.logs import current_job_id, log_event
 from models import TERMINAL_STATUSES, Job
 from models.base import utcnow
 from models.db import session_scope
+from tasks import events
 
 logger = logging.getLogger("tasks")
 
 TRANSIENT_ERRORS = (OperationalError, ConnectionError, TimeoutError)
 
 
-def update_progress(job_id: str, progress: int, stage: str | None = None) -> None:
-    with session_scope() as session:
-        job = session.get(Job, job_id)
-        if job is None or job.status in TERMINAL_STATUSES:
-            return
-        job.progress = max(job.progress, min(100, int(progress)))
-        if stage:
-            job.stage = stage
-        job.heartbeat_at = utcnow()
-
-
-# kind -> object with on_failed(session, job) / on_succeeded(session, job); set by task modules
-JOB_HOOKS: dict[str, object] = {}
+# Progress and the end of a job are rules of the jobs service; tasks import them from here.
+update_progress = jobs_service.update_progress
+deadline_passed = jobs_service.deadline_passed
 
 
 def _end_job(job_id: str, status: str, **fields) -> bool:
-    """Move a job that has not ended to `status` (once), then run its kind's hook and tell its
-    batch, in the same transaction."""
-    with session_scope() as session:
-        job = session.get(Job, job_id)
-        if job is None or job.status in TERMINAL_STATUSES:
-            return False
-        job.status, job.finished_at = status, utcnow()
-        for name, value in fields.items():
-            setattr(job, name, value)
-        session.flush()
-        hook = JOB_HOOKS.get(job.kind)
-        if hook is not None:
-            (hook.on_succeeded if status == "succeeded" else hook.on_failed)(session, job)
-        if job.parent_id:
-            from tasks.maintenance import child_job_ended
-
-            child_job_ended(session, job.parent_id)
-    return True
+    return jobs_service.end_job(job_id, status, events.emit, **fields)
 
 
 def fail_job(job_id: str, code: str, message: str) -> None:
@@ -143,12 +117,3 @@ class JobTask(Task):
         if self.finishes_job:
             succeed_job(job_id, result)
         return result
-
-
-
-def deadline_passed(job: Job, deadline_s: int, now=None) -> bool:
-    now = now or utcnow()
-    from models.base import as_utc
-
-    reference = as_utc(job.heartbeat_at or job.started_at or job.created_at)
-    return reference is not None and now - reference > timedelta(seconds=deadline_s)

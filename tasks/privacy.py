@@ -25,24 +25,28 @@ from sqlalchemy.orm import Session
 
 from config import settings
 from domain import privacy
+from domain.jobs import service as jobs
+from domain.jobs.hooks import EXPORT_DIR, export_path
+from domain.jobs.kinds import ACCOUNT_EXPORT
+from domain.video.service import analysis_dir, discard_if_deleted, remove_analysis_files
 from infra import storage
 from infra.logs import log_event
 from models import TERMINAL_STATUSES, Analysis, Base, Event, Job, Reference, User
+from models import repository as repo
 from models.base import utcnow
 from models.db import session_scope
-from tasks.jobs import JOB_HOOKS, JobTask
+from tasks import events
+from tasks.jobs import JobTask
 from workers.celery_app import app
 
 logger = logging.getLogger("tasks.privacy")
 
-EXPORT_KIND = "account.export"
-EXPORT_DIR = "exports"
+EXPORT_KIND = ACCOUNT_EXPORT
+# Re-exported for the web layer and tests: they live in the services now.
+__all__ = ["EXPORT_DIR", "EXPORT_KIND", "analysis_dir", "delete_analysis", "discard_if_deleted",
+           "export_path", "remove_analysis_files"]
 
 # ---------------------------------------------------------------- deleting an analysis
-
-
-def analysis_dir(user_id: str, analysis_id: str) -> Path:
-    return storage.user_dir(user_id) / "analyses" / analysis_id
 
 
 def delete_analysis(session: Session, analysis: Analysis) -> None:
@@ -53,13 +57,9 @@ def delete_analysis(session: Session, analysis: Analysis) -> None:
     reference built from it go, then the analysis row (its result history goes with it by
     ON DELETE CASCADE). Call `remove_analysis_files` after the commit.
     """
-    from tasks.maintenance import child_job_ended
-
     now = utcnow()
     parents: set[str] = set()
-    jobs = session.scalars(select(Job).where(Job.subject_type == "analysis",
-                                             Job.subject_id == analysis.id)).all()
-    for job in jobs:
+    for job in repo.jobs_of_subject(session, "analysis", analysis.id):
         if job.status not in TERMINAL_STATUSES:
             job.status, job.finished_at = "canceled", now
             job.error_code, job.error_message = "analysis_deleted", "the analysis was deleted"
@@ -73,22 +73,7 @@ def delete_analysis(session: Session, analysis: Analysis) -> None:
     session.delete(analysis)
     session.flush()
     for parent_id in parents:
-        child_job_ended(session, parent_id)
-
-
-def remove_analysis_files(user_id: str, analysis_id: str) -> None:
-    shutil.rmtree(analysis_dir(user_id, analysis_id), ignore_errors=True)
-
-
-def discard_if_deleted(analysis_id: str, user_id: str) -> bool:
-    """Called by a task right after it wrote into an analysis' folder: if the analysis was
-    deleted meanwhile, remove what it wrote. (The deletion commits before it removes the folder,
-    so a write either lands before that removal or is seen here.)"""
-    with session_scope() as session:
-        if session.get(Analysis, analysis_id) is not None:
-            return False
-    remove_analysis_files(user_id, analysis_id)
-    return True
+        jobs.child_job_ended(session, parent_id, events.emit)
 
 
 def remove_user_references(session: Session, user_id: str) -> int:
@@ -306,10 +291,6 @@ def write_export(user_id: str, rows: dict[str, list[dict]], out: Path) -> dict:
     return manifest
 
 
-def export_path(user_id: str, job_id: str) -> Path:
-    return storage.user_dir(user_id) / EXPORT_DIR / f"{job_id}.zip"
-
-
 class ExportTask(JobTask):
     stage = "exporting"
 
@@ -330,16 +311,3 @@ def export_account(self, job_id: str) -> dict:
     return {"download_url": f"/api/v1/me/export/{job_id}.zip", "bytes": out.stat().st_size,
             "tables": manifest["tables"], "files": len(manifest["files"]),
             "expires_in_s": int(settings.export_ttl_hours * 3600)}
-
-
-class _ExportHooks:
-    @staticmethod
-    def on_succeeded(session: Session, job: Job) -> None:
-        pass
-
-    @staticmethod
-    def on_failed(session: Session, job: Job) -> None:
-        export_path(job.user_id, job.id).unlink(missing_ok=True)
-
-
-JOB_HOOKS[EXPORT_KIND] = _ExportHooks

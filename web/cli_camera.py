@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from config import settings
-from web.cli import ml_cli
+from web.cli_groups import ml_cli
 
 COMMANDS: tuple = ()
 

@@ -9,6 +9,7 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from celery_config import BATCH_PRIORITY
+from domain.jobs import kinds
 from models import User
 from models.db import session_scope
 from tasks.enqueue import create_job, send_job
@@ -35,9 +36,9 @@ def reprocess(since: dt.datetime | None, until: dt.datetime | None, exercise: st
         owner = session.scalars(stmt.order_by(User.created_at)).first()
         if owner is None:
             raise click.ClickException("no ops account; create one: flask users create --role ops")
-        job = create_job(session, user_id=owner.id, kind="batch.reprocess", params=params)
+        job = create_job(session, user_id=owner.id, kind=kinds.BATCH_REPROCESS, params=params)
         job_id = job.id
-    send_job(job_id, "batch.reprocess", priority=BATCH_PRIORITY)
+    send_job(job_id, kinds.BATCH_REPROCESS, priority=BATCH_PRIORITY)
     click.echo(f"batch job {job_id} queued; follow it at /api/v1/jobs/{job_id}")
 
 

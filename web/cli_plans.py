@@ -14,7 +14,7 @@ from domain.plans.library import DEFAULT_LIBRARY_PATH, load_library
 from models import Exercise
 from models import plans as repo
 from models.db import session_scope
-from web.cli import ml_cli
+from web.cli_groups import ml_cli
 
 exercises_cli = AppGroup("exercises", help="The exercise library.")
 

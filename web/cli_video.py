@@ -13,8 +13,7 @@ from sqlalchemy import func, select
 from config import settings
 from models import Reference
 from models.db import session_scope
-from web.cli import ml_cli
-from web.cli_plans import next_version
+from web.cli_groups import ml_cli, next_version
 
 references_cli = AppGroup("references", help="The expert reference library.")
 

@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import itertools
 import logging
 import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +39,7 @@ __all__ = [
     "PersonPose",
     "PoseEstimator",
     "default_weights",
+    "detect_sequence",
     "estimate_sequence",
     "mask_low_confidence",
     "track_main_person",
@@ -365,23 +367,22 @@ def track_main_person(
     return out
 
 
-def estimate_sequence(
+def detect_sequence(
     frames_iter: Iterable,
     estimator: PoseEstimator,
     batch_size: int = 8,
     enhance: bool = True,
     *,
     original_size: tuple[int, int] | None = None,
-    min_conf: float = DEFAULT_MIN_KEYPOINT_CONF,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Enhance (optional) + pose in batches + main-person tracking over a stream of frames.
+    on_batch: Callable[[], None] | None = None,
+) -> tuple[list[list[PersonPose]], list[float]]:
+    """Enhance (optional) + pose in batches over a stream of frames: every person of every frame.
 
     ``frames_iter`` yields ``(frame_index, t_seconds, frame_bgr)`` (as :func:`media.iter_frames`)
     or bare frames (then times are the frame positions 0, 1, 2...).  If ``original_size``
     ``(width, height)`` is given and differs from the frames' size (frames decoded with
-    ``max_side``), keypoints are rescaled to it.  Only detections are kept in memory.
-
-    Returns ``(keypoints (T, 17, 3) float32, person_found (T,) bool, times_s (T,) float64)``.
+    ``max_side``), people are rescaled to it.  ``on_batch`` is called after each full batch (a
+    worker's heartbeat).  Only detections are kept in memory.
     """
     people_per_frame: list[list[PersonPose]] = []
     times: list[float] = []
@@ -404,19 +405,43 @@ def estimate_sequence(
         batch.append(filters.enhance(frame) if enhance else frame)
         if len(batch) >= batch_size:
             flush()
+            if on_batch is not None:
+                on_batch()
     flush()
+    if frame_size is not None and original_size is not None and (
+            tuple(original_size) != frame_size):
+        sx, sy = original_size[0] / frame_size[0], original_size[1] / frame_size[1]
+        people_per_frame = [[p.scaled(sx, sy) for p in ps] for ps in people_per_frame]
+    return people_per_frame, times
 
-    if frame_size is None:
+
+def estimate_sequence(
+    frames_iter: Iterable,
+    estimator: PoseEstimator,
+    batch_size: int = 8,
+    enhance: bool = True,
+    *,
+    original_size: tuple[int, int] | None = None,
+    min_conf: float = DEFAULT_MIN_KEYPOINT_CONF,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`detect_sequence` + main-person tracking over a stream of frames.
+
+    Returns ``(keypoints (T, 17, 3) float32, person_found (T,) bool, times_s (T,) float64)``.
+    """
+    frames = iter(frames_iter)
+    first = next(frames, None)
+    if first is None:
         return (
             np.zeros((0, NUM_KEYPOINTS, 3), np.float32),
             np.zeros(0, dtype=bool),
             np.zeros(0, dtype=np.float64),
         )
-    width, height = frame_size
-    if original_size is not None and tuple(original_size) != frame_size:
-        sx, sy = original_size[0] / width, original_size[1] / height
-        people_per_frame = [[p.scaled(sx, sy) for p in ps] for ps in people_per_frame]
-        width, height = original_size
+    frame = first[2] if isinstance(first, tuple) else first
+    width, height = original_size or (frame.shape[1], frame.shape[0])
+    people_per_frame, times = detect_sequence(
+        itertools.chain([first], frames), estimator, batch_size, enhance,
+        original_size=original_size,
+    )
     keypoints, found = track_main_person(
         people_per_frame, width, height, min_conf=min_conf, return_mask=True
     )

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from flask import request
 from flask_smorest import Blueprint
-from sqlalchemy import select
 
-from models import TERMINAL_STATUSES, Analysis, Job
-from models.base import utcnow
+from domain.jobs import service as jobs_service
+from models import TERMINAL_STATUSES, Job
+from models import repository as repo
 from web.auth import current_user, load_owned, login_required
 from web.db import db_session
 from web.errors import ApiError
 from web.jobs import job_to_dict
+from web.pages import page_slice, paginated
 from web.schemas.jobs import JobListQuerySchema, JobSchema
 
 blp = Blueprint("jobs", __name__, url_prefix="/api/v1/jobs", description="Asynchronous jobs")
@@ -24,14 +26,15 @@ def load_job(job_id: str, *, write: bool = False) -> Job:
 @login_required()
 @blp.arguments(JobListQuerySchema, location="query")
 @blp.response(200, JobSchema(many=True))
-def list_jobs(query: dict):
-    """The caller's jobs, newest first."""
-    stmt = select(Job).where(Job.user_id == current_user().id)
-    if "status" in query:
-        stmt = stmt.where(Job.status == query["status"])
-    if "kind" in query:
-        stmt = stmt.where(Job.kind == query["kind"])
-    jobs = db_session().scalars(stmt.order_by(Job.created_at.desc()).limit(query["limit"])).all()
+@paginated(blp)
+def list_jobs(query: dict, pagination_parameters):
+    """The caller's jobs, newest first (`?page=&page_size=`; `?limit=` is the page size)."""
+    if "limit" in query and "page_size" not in request.args:
+        pagination_parameters.page_size = query["limit"]  # the older spelling of page_size
+    jobs, total = repo.page(db_session(), repo.user_jobs_query(
+        current_user().id, query.get("status"), query.get("kind")), **page_slice(
+        pagination_parameters))
+    pagination_parameters.item_count = total
     return [job_to_dict(job) for job in jobs]
 
 
@@ -51,15 +54,6 @@ def cancel_job(job_id: str):
     job = load_job(job_id, write=True)
     if job.status in TERMINAL_STATUSES:
         raise ApiError(409, "job_ended", f"the job already ended ({job.status})")
-    # A canceled batch cancels the children that have not ended; tasks stop at their next step.
-    children = db_session().scalars(select(Job).where(
-        Job.parent_id == job.id, Job.status.not_in(tuple(TERMINAL_STATUSES)))).all()
-    for canceled in (job, *children):
-        canceled.status, canceled.finished_at = "canceled", utcnow()
-        if canceled.subject_type == "analysis":
-            analysis = db_session().get(Analysis, canceled.subject_id)
-            if analysis is not None and analysis.status in ("queued", "running"):
-                # A canceled re-run keeps the result the analysis already had.
-                analysis.status = "succeeded" if analysis.result else "canceled"
+    jobs_service.cancel(db_session(), job)
     db_session().commit()
     return job_to_dict(job)

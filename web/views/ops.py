@@ -9,6 +9,7 @@ from flask_smorest import Blueprint
 
 from celery_config import BATCH_PRIORITY
 from config import settings
+from domain.jobs import kinds
 from web.auth import login_required
 from web.jobs import enqueue, replay
 from web.schemas.common import JobAcceptedSchema, StrictSchema
@@ -39,10 +40,10 @@ def batch_params(body: dict) -> dict:
 @blp.response(202, JobAcceptedSchema)
 def reprocess(body: dict):
     """Re-run stored analyses through the current models as a batch job (lower priority)."""
-    first = replay("batch.reprocess")
+    first = replay(kinds.BATCH_REPROCESS)
     if first is not None:
         return first
-    return enqueue("batch.reprocess", params=batch_params(body), priority=BATCH_PRIORITY)
+    return enqueue(kinds.BATCH_REPROCESS, params=batch_params(body), priority=BATCH_PRIORITY)
 
 
 def model_versions() -> dict:

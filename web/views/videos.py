@@ -9,23 +9,27 @@ import shutil
 import numpy as np
 from flask import request, send_file
 from flask_smorest import Blueprint
-from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from config import settings
+from domain.jobs import kinds
 from domain.privacy import ORIGINAL_DELETED
+from domain.video import service as video_service
 from domain.video.media import MediaError, probe
 from domain.video.vocabulary import VOCABULARY
 from infra import storage
 from models import Analysis, AnalysisResult
+from models import repository as repo
 from models.base import new_id
 from web.auth import current_user, load_owned, login_required, subject_user_id
 from web.db import db_session
 from web.errors import ApiError
 from web.jobs import enqueue, replay
+from web.pages import page_slice, paginated
 from web.quota import MULTIPART_SLACK, check_quota
 from web.ratelimit import keypoints_limit, upload_limit
-from web.schemas.common import JobAcceptedSchema, UserIdQuerySchema
+from web.schemas.common import JobAcceptedSchema
+from web.schemas.plans import PagedUserIdQuerySchema
 from web.schemas.videos import AnalysisSchema, KeypointAnalysisSchema, UploadFormSchema
 from web.uploads import claim, uploaded_path
 
@@ -35,13 +39,10 @@ EXERCISE_HINTS = tuple(VOCABULARY)
 SAFE_SUFFIXES = {".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi", ".jpg", ".jpeg", ".png"}
 
 
-def analysis_dir(user_id: str, analysis_id: str):
-    return storage.user_dir(user_id) / "analyses" / analysis_id
-
-
-def analysis_to_dict(analysis: Analysis) -> dict:
-    history = db_session().scalars(select(AnalysisResult).where(
-        AnalysisResult.analysis_id == analysis.id).order_by(AnalysisResult.created_at)).all()
+def analysis_to_dict(analysis: Analysis, history: list[AnalysisResult] | None = None) -> dict:
+    """The analysis as AnalysisSchema reads it; `history` when the caller loaded it already."""
+    if history is None:
+        history = repo.result_histories(db_session(), [analysis.id])[analysis.id]
     return {
         "id": analysis.id, "status": analysis.status, "source": analysis.source,
         "created_at": analysis.created_at, "job_id": analysis.job_id,
@@ -84,7 +85,7 @@ def upload_video():
     video or image: 415; unusable video: 422. Rate limited per user (429).
     """
     request.max_content_length = settings.max_upload_bytes
-    first = replay("video.analyze")
+    first = replay(kinds.VIDEO_ANALYZE)
     if first is not None:
         return first
     # Refuse before streaming a byte when the declared size cannot fit the quota.
@@ -109,7 +110,7 @@ def upload_video():
     analysis_id = new_id()
     suffix = os.path.splitext(part.filename or "")[1].lower()
     suffix = suffix if suffix in SAFE_SUFFIXES else (".png" if info.kind == "image" else ".mp4")
-    target_dir = analysis_dir(current_user().id, analysis_id)
+    target_dir = video_service.analysis_dir(current_user().id, analysis_id)
     target = target_dir / f"original{suffix}"
     size = path.stat().st_size
     check_quota(current_user().id, size)
@@ -128,7 +129,7 @@ def upload_video():
         claim(path)
 
     try:
-        return enqueue("video.analyze", subject_type="analysis", subject_id=analysis_id,
+        return enqueue(kinds.VIDEO_ANALYZE, subject_type="analysis", subject_id=analysis_id,
                        params={"analysis_id": analysis_id}, before_commit=record,
                        on_rollback=lambda: shutil.rmtree(target_dir, ignore_errors=True))
     except OperationalError:
@@ -148,7 +149,7 @@ def upload_video():
 def upload_keypoints(body: dict):
     """Keypoint sequences (COCO-17) from on-device pose estimation: same pipeline from the
     classification step on, same result shape as a video."""
-    first = replay("keypoints.analyze")
+    first = replay(kinds.KEYPOINTS_ANALYZE)
     if first is not None:
         return first
     hint = _check_hint(body.get("exercise"))
@@ -159,7 +160,7 @@ def upload_keypoints(body: dict):
                        f"the sequence lasts {duration:.0f} s; the limit is "
                        f"{settings.max_video_seconds:.0f} s")
     analysis_id = new_id()
-    target_dir = analysis_dir(current_user().id, analysis_id)
+    target_dir = video_service.analysis_dir(current_user().id, analysis_id)
     target = target_dir / "keypoints.npz"
 
     def record(job):
@@ -177,7 +178,7 @@ def upload_keypoints(body: dict):
                         "duration_s": round(duration, 3)}))
 
     try:
-        return enqueue("keypoints.analyze", subject_type="analysis", subject_id=analysis_id,
+        return enqueue(kinds.KEYPOINTS_ANALYZE, subject_type="analysis", subject_id=analysis_id,
                        params={"analysis_id": analysis_id}, before_commit=record,
                        on_rollback=lambda: shutil.rmtree(target_dir, ignore_errors=True))
     except BaseException:
@@ -207,14 +208,18 @@ def get_analysis(analysis_id: str):
 
 @blp.route("/videos", methods=["GET"])
 @login_required()
-@blp.arguments(UserIdQuerySchema, location="query")
+@blp.arguments(PagedUserIdQuerySchema, location="query")
 @blp.response(200, AnalysisSchema(many=True))
-def list_videos(query: dict):
-    """The caller's analyses (performance history), newest first; clinicians: `?user_id=`."""
-    rows = db_session().scalars(select(Analysis).where(
-        Analysis.user_id == subject_user_id(query.get("user_id")))
-        .order_by(Analysis.created_at.desc()).limit(100))
-    return [analysis_to_dict(a) for a in rows]
+@paginated(blp)
+def list_videos(query: dict, pagination_parameters):
+    """The caller's analyses (performance history), newest first; clinicians: `?user_id=`.
+    Paginated (`?page=&page_size=`, `X-Pagination`)."""
+    session = db_session()
+    rows, total = repo.page(session, repo.user_analyses_query(
+        subject_user_id(query.get("user_id"))), **page_slice(pagination_parameters))
+    pagination_parameters.item_count = total
+    histories = repo.result_histories(session, [a.id for a in rows])  # one query, not N
+    return [analysis_to_dict(a, histories[a.id]) for a in rows]
 
 
 @blp.route("/references")
@@ -222,24 +227,8 @@ def list_videos(query: dict):
 @blp.response(200)
 def list_references():
     """Expert references the caller's analyses are compared with (global and their clinic's)."""
-    from sqlalchemy import func, or_
-
-    from models import Reference
-
-    user = current_user()
-    condition = Reference.clinic_id.is_(None)
-    if user.clinic_id:
-        condition = or_(condition, Reference.clinic_id == user.clinic_id)
-    exercise = request.args.get("exercise")
-    # The frame count comes from the database: decoding every reference's keypoints here cost
-    # about 0.4 s of CPU per request.
-    frames = func.json_array_length(Reference.keypoints).label("frames")
-    stmt = select(Reference.id, Reference.exercise, Reference.name, Reference.view,
-                  Reference.source, Reference.clinic_id, Reference.fps, frames).where(condition)
-    if exercise:
-        stmt = stmt.where(Reference.exercise == exercise)
-    rows = db_session().execute(stmt.order_by(Reference.exercise, Reference.name))
-    return [dict(row._mapping) for row in rows]
+    return repo.reference_summaries(db_session(), current_user().clinic_id,
+                                    request.args.get("exercise"))
 
 
 @blp.route("/videos/<analysis_id>/annotated.mp4")
@@ -261,13 +250,13 @@ def annotated_video(analysis_id: str):
 def _delete_analysis(analysis_id: str) -> None:
     """Delete an analysis the caller owns: its running job is canceled first, then its rows
     (results, the reference built from it) and its stored files go."""
-    from tasks.privacy import delete_analysis, remove_analysis_files
+    from tasks.privacy import delete_analysis
 
     analysis = load_owned(Analysis, analysis_id, "analysis", write=True)
     owner = analysis.user_id
     delete_analysis(db_session(), analysis)
     db_session().commit()
-    remove_analysis_files(owner, analysis_id)
+    video_service.remove_analysis_files(owner, analysis_id)
 
 
 @blp.route("/videos/<analysis_id>", methods=["DELETE"])

@@ -90,10 +90,11 @@ def test_events_with_a_key_are_emitted_once(db, job_id):
 
 
 def test_chunk_plan_splits_long_videos():
-    from tasks.video import CHUNK_S, chunk_plan
+    from domain.video.service import chunk_plan
 
-    assert chunk_plan(0.0, "image") == [(0.0, None)]
-    assert chunk_plan(5.0, "video") == [(0.0, None)]
-    chunks = chunk_plan(CHUNK_S * 2.5, "video")
+    CHUNK_S = 10.0
+    assert chunk_plan(0.0, "image", CHUNK_S) == [(0.0, None)]
+    assert chunk_plan(5.0, "video", CHUNK_S) == [(0.0, None)]
+    chunks = chunk_plan(CHUNK_S * 2.5, "video", CHUNK_S)
     assert [c[0] for c in chunks] == [0.0, CHUNK_S, 2 * CHUNK_S]
     assert chunks[-1][1] is None and chunks[0][1] == CHUNK_S

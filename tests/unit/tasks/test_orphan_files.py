@@ -21,7 +21,7 @@ def test_orphans_are_removed_after_the_grace_period(db, tmp_path, monkeypatch):
         session.add(user)
         session.flush()
         kept_id = user.id
-    old = time.time() - 2 * tasks.maintenance.ORPHAN_GRACE_S
+    old = time.time() - 2 * tasks.maintenance.settings.orphan_grace_s
     paths = {
         "kept": storage_dir / "users" / kept_id / "analyses" / "a" / "original.mp4",
         "deleted": storage_dir / "users" / "deadbeef" / "analyses" / "b" / "original.mp4",

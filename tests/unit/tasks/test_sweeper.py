@@ -7,6 +7,7 @@ video.start builds nothing twice.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from datetime import timedelta
@@ -126,7 +127,8 @@ def test_a_lost_batch_child_is_resent_at_batch_priority_then_failed(db, broker, 
     import tasks.maintenance
     from celery_config import BATCH_PRIORITY
 
-    monkeypatch.setattr(tasks.maintenance, "MAX_RESENDS", 2)
+    monkeypatch.setattr(tasks.maintenance, "settings",
+                        dataclasses.replace(tasks.maintenance.settings, max_resends=2))
     child = make_job(db, user_id, "video.analyze", priority=BATCH_PRIORITY, analysis_id="a")
     assert sweep()["resent"] == [child]
     # Re-sent at the priority it was first sent at: behind live work, not ahead of it.

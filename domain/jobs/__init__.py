@@ -1,0 +1,1 @@
+"""Jobs: the kinds of asynchronous work (kinds.py) and their lifecycle rules (service.py)."""

@@ -1,0 +1,464 @@
+"""Video analysis service: the rules of every step of the pipeline, and of a job's end.
+
+    plan_pipeline   the analysis starts running; its video is split into time chunks (or its
+                    stored keypoints are reused)
+    pose_chunk      decode one chunk at the analysis rate, enhance, pose in batches; every
+                    person of every frame kept (pose.detect_sequence)
+    assemble        join the chunks, follow the main person, mask low-confidence joints
+    classify        classifier, repetitions, form, nearest reference; the result is stored
+                    (its history keyed by the model versions that made it)
+    render          the annotated mp4
+    AnalysisHooks   the job ended: the analysis follows, the event is emitted, a clinician's
+                    reference upload becomes (or updates) a reference of their clinic
+
+The tasks layer (tasks/video.py) loads the job, calls one of these with the models and settings
+it holds, and wires the steps into Celery. Every step is idempotent: a chunk or keypoint file
+already written is reused, so a re-delivered task or a swept job resumes cleanly.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy.orm import Session
+
+from domain.errors import DomainError
+from domain.jobs.service import update_progress
+from domain.video.analysis import analyze_keypoints
+from domain.video.angles import joint_angles
+from domain.video.media import MediaError, iter_frames, read_image
+from domain.video.references import Reference as ReferenceData
+from infra import storage
+from models import Analysis, AnalysisResult, Job, Reference, User
+from models import repository as repo
+from models.db import session_scope
+
+#: frames go to the pose model in batches of this many
+POSE_BATCH = 8
+#: frames are decoded no larger than this (the pose model sees imgsz anyway)
+DECODE_MAX_SIDE = 640
+#: parsed references kept per worker process (each is a few hundred KiB of keypoints)
+REFERENCE_CACHE_SIZE = 256
+
+
+@dataclass(frozen=True)
+class VideoConfig:
+    """The settings the pipeline needs (the tasks layer builds it from config.Settings)."""
+
+    pose_imgsz: int = 320
+    pose_backend: str = "onnx"
+    analysis_fps: float = 10.0
+    angle_threshold_deg: float = 25.0
+    classifier_version: str = "classifier-v2"
+    form_model_version: str | None = "form-v2"
+    pose_chunk_s: float = 10.0
+    render_max_side: int = 640
+
+    @classmethod
+    def from_settings(cls, settings) -> VideoConfig:
+        return cls(**{name: getattr(settings, name) for name in cls.__dataclass_fields__})
+
+    @property
+    def pose_version(self) -> str:
+        return f"yolo11n-pose@{self.pose_imgsz}/{self.pose_backend}"
+
+
+# ---------------------------------------------------------------- analyses and their folders
+
+
+def job_analysis(session: Session, job_id: str) -> Analysis:
+    """The analysis a job works on (DomainError when it was deleted)."""
+    job = session.get(Job, job_id)
+    analysis = session.get(Analysis, job.params["analysis_id"]) if job else None
+    if analysis is None:
+        raise DomainError("the analysis of this job was deleted", code="analysis_missing")
+    return analysis
+
+
+def analysis_dir(user_id: str, analysis_id: str) -> Path:
+    return storage.user_dir(user_id) / "analyses" / analysis_id
+
+
+def work_dir(analysis: Analysis) -> Path:
+    path = analysis_dir(analysis.user_id, analysis.id)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def remove_analysis_files(user_id: str, analysis_id: str) -> None:
+    shutil.rmtree(analysis_dir(user_id, analysis_id), ignore_errors=True)
+
+
+def discard_if_deleted(analysis_id: str, user_id: str) -> bool:
+    """Called right after a step wrote into an analysis' folder: if the analysis was deleted
+    meanwhile, remove what it wrote. (The deletion commits before it removes the folder, so a
+    write either lands before that removal or is seen here.)"""
+    with session_scope() as session:
+        if session.get(Analysis, analysis_id) is not None:
+            return False
+    remove_analysis_files(user_id, analysis_id)
+    return True
+
+
+def _atomic_npz(path: Path, **arrays) -> None:
+    """Write an .npz that is either complete or absent (a killed worker leaves a .tmp file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.stem}.{uuid.uuid4().hex[:8]}.tmp.npz")
+    np.savez_compressed(tmp, **arrays)
+    os.replace(tmp, path)
+
+
+# ---------------------------------------------------------------- planning
+
+
+def chunk_plan(duration_s: float, kind: str, chunk_s: float = 10.0
+               ) -> list[tuple[float, float | None]]:
+    """(start, duration) of each chunk; the last one runs to the end (duration None)."""
+    if kind == "image" or duration_s <= 0:
+        return [(0.0, None)]
+    count = max(1, math.ceil(duration_s / chunk_s))
+    return [(i * chunk_s, chunk_s if i < count - 1 else None) for i in range(count)]
+
+
+@dataclass(frozen=True)
+class PipelinePlan:
+    priority: int | None
+    #: chunks to pose, or None when keypoints are there already (uploaded, or reusable)
+    chunks: list[tuple[float, float | None]] | None
+
+
+def plan_pipeline(job_id: str, cfg: VideoConfig) -> PipelinePlan:
+    """The analysis starts running; which chunks (if any) need posing."""
+    update_progress(job_id, 2, "planning")
+    with session_scope() as session:
+        analysis = job_analysis(session, job_id)
+        analysis.status = "running"
+        source, info = analysis.source, analysis.media_info or {}
+        work = work_dir(analysis)
+        priority = session.get(Job, job_id).priority
+    if source == "keypoints" or reusable_keypoints(work, cfg):
+        return PipelinePlan(priority, None)
+    duration = float(info.get("duration_s") or 0.0)
+    return PipelinePlan(priority, chunk_plan(duration, source, cfg.pose_chunk_s))
+
+
+def reusable_keypoints(work: Path, cfg: VideoConfig) -> bool:
+    """Reprocessing with the same pose model reuses the stored keypoints."""
+    path = work / "keypoints.npz"
+    if not path.exists():
+        return False
+    if not any(work.glob("original.*")):
+        return True  # the original is gone (retention): the keypoints are all there is
+    with np.load(path) as data:
+        return "pose_version" in data and str(data["pose_version"]) == cfg.pose_version
+
+
+# ---------------------------------------------------------------- pose
+
+
+def pose_chunk(job_id: str, index: int, start_s: float, duration_s: float | None, total: int,
+               load_estimator: Callable[[], object], cfg: VideoConfig) -> str:
+    """Pose one chunk of the video into pose/chunk_NNNN.npz (reused when already there; the
+    estimator is loaded only when needed)."""
+    from domain.video.pose import detect_sequence
+
+    with session_scope() as session:
+        analysis = job_analysis(session, job_id)
+        if not analysis.media_path:
+            raise DomainError("the original video was deleted (retention); only its keypoints "
+                              "were kept", code="original_deleted")
+        source, kind = storage.absolute(analysis.media_path), analysis.source
+        out = work_dir(analysis) / "pose" / f"chunk_{index:04d}.npz"
+        owner, info = (analysis.id, analysis.user_id), analysis.media_info or {}
+    if out.exists():
+        return str(out)
+    update_progress(job_id, 5, "pose")
+    if kind == "image":
+        frames = [(0, 0.0, read_image(source))]
+    else:
+        frames = iter_frames(source, fps=cfg.analysis_fps, start_s=start_s,
+                             duration_s=duration_s, max_side=DECODE_MAX_SIDE)
+    size = (info["width"], info["height"]) if info.get("width") and info.get("height") else None
+    # A heartbeat per batch: a silent job is a dead worker to the sweeper.
+    people, times = detect_sequence(_frames_or_first(frames, source, info, start_s),
+                                    load_estimator(),
+                                    batch_size=POSE_BATCH, original_size=size,
+                                    on_batch=lambda: update_progress(job_id, 5, "pose"))
+    _save_people(out, times, people)
+    if discard_if_deleted(*owner):  # deleted while this chunk ran: what it wrote goes too
+        return str(out)
+    done = len([p for p in out.parent.glob("chunk_*.npz") if ".tmp." not in p.name])
+    update_progress(job_id, 5 + int(55 * done / max(total, 1)), "pose")
+    return str(out)
+
+
+def _frames_or_first(frames_iter, source: Path, info: dict, start_s: float):
+    """The sampled frames; a clip shorter than one sampling step (a one-frame video) gives its
+    first frame, so it is analysed like a photo rather than failing."""
+    produced = False
+    try:
+        for item in frames_iter:
+            produced = True
+            yield item
+    except MediaError as exc:
+        if produced or exc.message != "no frame could be decoded" or start_s > 0:
+            raise
+    if not produced and start_s == 0:
+        yield from iter_frames(source, fps=float(info.get("fps") or 25.0), duration_s=None,
+                               max_side=DECODE_MAX_SIDE)
+
+
+def _save_people(out: Path, times: list[float], people: list) -> None:
+    """All people of every frame, padded: (T, P, 17, 3) keypoints, (T, P, 4) boxes, (T, P)."""
+    most = max((len(p) for p in people), default=0) or 1
+    kps = np.full((len(times), most, 17, 3), np.nan, np.float32)
+    boxes = np.full((len(times), most, 4), np.nan, np.float32)
+    scores = np.zeros((len(times), most), np.float32)
+    for t, frame_people in enumerate(people):
+        for p, person in enumerate(frame_people):
+            kps[t, p], boxes[t, p], scores[t, p] = person.keypoints, person.box, person.score
+    _atomic_npz(out, times=np.asarray(times, np.float64), kps=kps, boxes=boxes, scores=scores)
+
+
+def _load_people(path: Path) -> tuple[list[float], list[list]]:
+    from domain.video.pose import PersonPose
+
+    with np.load(path) as data:
+        times = data["times"].tolist()
+        frames = [[PersonPose(data["boxes"][t, p], float(data["scores"][t, p]),
+                              data["kps"][t, p])
+                   for p in range(data["scores"].shape[1]) if data["scores"][t, p] > 0]
+                  for t in range(len(times))]
+    return times, frames
+
+
+def assemble(job_id: str, cfg: VideoConfig) -> dict:
+    """Join the chunks in order, follow the main person; keypoints.npz."""
+    from domain.video.pose import track_main_person
+
+    update_progress(job_id, 62, "tracking")
+    with session_scope() as session:
+        analysis = job_analysis(session, job_id)
+        work, info, source = work_dir(analysis), analysis.media_info or {}, analysis.source
+    chunk_files = sorted(p for p in (work / "pose").glob("chunk_*.npz") if ".tmp." not in p.name)
+    if not chunk_files:
+        raise DomainError("no frames could be decoded from the video", code="decode_failed")
+    times, frames = [], []
+    for path in chunk_files:
+        chunk_times, chunk_frames = _load_people(path)
+        times += chunk_times
+        frames += chunk_frames
+    width, height = int(info.get("width", 0)), int(info.get("height", 0))
+    keypoints = track_main_person(frames, width, height)
+    fps = cfg.analysis_fps if source != "image" else 1.0
+    path = work / "keypoints.npz"
+    _atomic_npz(path, keypoints=keypoints, times=np.asarray(times), fps=fps, width=width,
+                height=height, pose_version=cfg.pose_version)
+    with session_scope() as session:
+        job_analysis(session, job_id).keypoints_path = storage.relative(path)
+    return {"frames": len(times)}
+
+
+# ---------------------------------------------------------------- classification
+
+
+def models_used(source: str, cfg: VideoConfig) -> dict:
+    return {"pose": None if source == "keypoints" else cfg.pose_version,
+            "classifier": cfg.classifier_version, "form": cfg.form_model_version}
+
+
+def models_key(models: dict) -> str:
+    """The key of a result in an analysis' history: the model versions that made it."""
+    key = f"pose={models['pose']};classifier={models['classifier']}"
+    return key + (f";form={models['form']}" if models.get("form") else "")
+
+
+def has_result(session: Session, analysis_id: str, key: str) -> bool:
+    return repo.stored_result(session, analysis_id, key) is not None
+
+
+class ReferenceCache:
+    """Parsed references by (id, version): bounded, least recently used out first. A version
+    is the row's creation time and the job that last wrote it (a clinic reference re-run)."""
+
+    def __init__(self, size: int = REFERENCE_CACHE_SIZE) -> None:
+        self.size = size
+        self._items: OrderedDict[tuple, ReferenceData] = OrderedDict()
+
+    def get(self, row: Reference) -> ReferenceData:
+        key = (row.id, row.created_at, (row.meta or {}).get("job_id"))
+        if key in self._items:
+            self._items.move_to_end(key)
+            return self._items[key]
+        data = ReferenceData.from_dict({"name": row.id, "exercise": row.exercise,
+                                        "view": row.view or "", "source": row.source,
+                                        "fps": row.fps, "width": row.width,
+                                        "height": row.height, "keypoints": row.keypoints})
+        self._items[key] = data
+        while len(self._items) > self.size:
+            self._items.popitem(last=False)
+        return data
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+_references = ReferenceCache()
+
+
+def load_references(session: Session, user_id: str,
+                    cache: ReferenceCache | None = None) -> list[ReferenceData]:
+    """The references a user's analyses are compared with: global ones and their clinic's."""
+    cache = cache or _references
+    return [cache.get(row) for row in repo.visible_references(session, user_id)]
+
+
+def classify(job_id: str, classifier, form_model, cfg: VideoConfig) -> dict:
+    """Classify, count, judge form, compare with the nearest reference; store the result."""
+    update_progress(job_id, 70, "classifying")
+    with session_scope() as session:
+        analysis = job_analysis(session, job_id)
+        path = storage.absolute(analysis.keypoints_path)
+        hint, source = analysis.exercise_hint, analysis.source
+        references = load_references(session, analysis.user_id)
+    with np.load(path) as data:
+        keypoints = data["keypoints"].astype(np.float32)
+        fps, width, height = float(data["fps"]), float(data["width"]), float(data["height"])
+    result = analyze_keypoints(keypoints, fps, width, height, classifier, references,
+                               exercise_hint=hint, threshold=cfg.angle_threshold_deg,
+                               form_model=form_model)
+    models = models_used(source, cfg)
+    result["models"] = models
+    update_progress(job_id, 85, "comparing")
+    with session_scope() as session:
+        analysis = job_analysis(session, job_id)
+        analysis.result = result
+        key = models_key(models)
+        row = repo.stored_result(session, analysis.id, key)
+        if row is None:
+            row = AnalysisResult(analysis_id=analysis.id, models_key=key)
+            session.add(row)
+        row.models, row.result, row.job_id = models, result, job_id
+    return {"label": result["exercise"]["label"], "rep_count": result["rep_count"]}
+
+
+# ---------------------------------------------------------------- rendering
+
+
+def frame_labels(result: dict, times: np.ndarray) -> list[str]:
+    """The text drawn on each frame: the exercise, and the repetition it is in (or the total)."""
+    label = result["exercise"]["label"].replace("_", " ")
+    total = result["rep_count"]
+    labels = []
+    for t in times:
+        current = [r["index"] for r in result["reps"] if r["start_s"] <= t <= r["end_s"]]
+        rep = f"rep {current[0]}/{total}" if current else f"{total} reps"
+        labels.append(f"{label}  {rep}")
+    return labels
+
+
+def render(job_id: str, cfg: VideoConfig,
+           draw: Callable[..., None] | None = None) -> dict:
+    """The annotated mp4 (skeleton, angles, repetition counter); returns the job's result."""
+    with session_scope() as session:
+        analysis = job_analysis(session, job_id)
+        result = dict(analysis.result or {})
+        if analysis.source == "keypoints" or not analysis.media_path:
+            return result
+        source = storage.absolute(analysis.media_path)
+        keypoints_path = storage.absolute(analysis.keypoints_path)
+        out = work_dir(analysis) / "annotated.mp4"
+    update_progress(job_id, 90, "rendering")
+    if draw is None:
+        from domain.video.render import render_annotated as draw
+    with np.load(keypoints_path) as data:
+        keypoints, times = data["keypoints"], data["times"]
+    angles = joint_angles(keypoints)
+    per_frame = [{joint: float(values[i]) for joint, values in angles.items()
+                  if np.isfinite(values[i])} for i in range(len(keypoints))]
+    tmp = out.with_name(f"annotated.{uuid.uuid4().hex[:8]}.tmp.mp4")
+    draw(source, keypoints, times, tmp, angles_per_frame=per_frame,
+         labels=frame_labels(result, times), max_side=cfg.render_max_side,
+         fps=cfg.analysis_fps if len(times) > 1 else None)
+    os.replace(tmp, out)
+    with session_scope() as session:
+        job_analysis(session, job_id).annotated_path = storage.relative(out)
+    return result
+
+
+# ---------------------------------------------------------------- the job ended
+
+
+class AnalysisHooks:
+    """Keep the analysis row in step with its job and announce the outcome (job kinds
+    video.analyze and keypoints.analyze, see domain/jobs/kinds.py)."""
+
+    @staticmethod
+    def on_succeeded(session: Session, job: Job, emit) -> None:
+        analysis = settle(session, job, "succeeded", emit)
+        if analysis is not None and analysis.is_reference:
+            store_reference(session, analysis, job.id)
+
+    @staticmethod
+    def on_failed(session: Session, job: Job, emit) -> None:
+        settle(session, job, "failed", emit)
+
+
+def settle(session: Session, job: Job, status: str, emit) -> Analysis | None:
+    """The analysis takes its job's outcome; `video.analysis.<status>` is emitted once."""
+    analysis = session.get(Analysis, (job.params or {}).get("analysis_id"))
+    if analysis is None:
+        return None
+    analysis.status = status
+    data = {"analysis_id": analysis.id, "job_id": job.id, "status": status,
+            "links": {"analysis": f"/api/v1/videos/{analysis.id}",
+                      "job": f"/api/v1/jobs/{job.id}"}}
+    if status == "succeeded":
+        result = analysis.result or {}
+        data.update(label=(result.get("exercise") or {}).get("label"),
+                    rep_count=result.get("rep_count"))
+    else:
+        data["error"] = {"code": job.error_code, "message": job.error_message}
+    emit(session, f"video.analysis.{status}", analysis.user_id, data, key=job.id)
+    return analysis
+
+
+def reference_exercise(session: Session, analysis: Analysis) -> tuple[str, str] | None:
+    """(clinic id, exercise) when this analysis' upload becomes a reference of the uploader's
+    clinic: the uploader belongs to a clinic and the exercise is named (hint) or recognised."""
+    owner = session.get(User, analysis.user_id)
+    label = (analysis.result or {}).get("exercise", {}).get("label")
+    exercise = analysis.exercise_hint or label
+    if owner is None or not owner.clinic_id or not exercise or exercise == "unknown":
+        return None
+    return owner.clinic_id, exercise
+
+
+def store_reference(session: Session, analysis: Analysis, job_id: str) -> None:
+    """A clinician's reference upload becomes a reference of their clinic (its id is the
+    analysis id). Reprocessing it updates that reference from the new result; a new result that
+    names no exercise (unknown) keeps the reference as it was."""
+    becomes = reference_exercise(session, analysis)
+    if becomes is None:
+        return
+    clinic_id, exercise = becomes
+    with np.load(storage.absolute(analysis.keypoints_path)) as data:
+        keypoints = np.nan_to_num(data["keypoints"], nan=0.0).round(2).tolist()
+        fps, width, height = float(data["fps"]), float(data["width"]), float(data["height"])
+    row = session.get(Reference, analysis.id)
+    if row is None:
+        row = Reference(id=analysis.id, view=None, source=f"clinic upload {analysis.id}",
+                        clinic_id=clinic_id)  # it stays the reference of that clinic
+        session.add(row)
+    row.exercise, row.name = exercise, analysis.original_filename or analysis.id
+    row.fps, row.width, row.height, row.keypoints = fps, width, height, keypoints
+    # The job that made this version: workers' cached copies are keyed by it.
+    row.meta = {"analysis_id": analysis.id, "job_id": job_id}
