@@ -45,11 +45,14 @@ def load_exercises(path: Path, if_empty: bool) -> None:
 @click.option("--samples", type=int, default=None, help="Synthetic training rows.")
 @click.option("--epochs", type=int, default=None, help="Training epochs (default 50).")
 @click.option("--cv-folds", type=int, default=5, show_default=True)
+@click.option("--cv-epochs", type=int, default=None,
+              help="Epochs per CV fold (default 15, at most --epochs).")
 @click.option("--seed", type=int, default=0)
+@click.option("--overwrite", is_flag=True, help="Replace an existing artifact of this version.")
 def train_plans(version: str | None, with_feedback: bool, samples: int | None, epochs: int | None,
-                cv_folds: int, seed: int) -> None:
+                cv_folds: int, cv_epochs: int | None, seed: int, overwrite: bool) -> None:
     """Train the plan network and write a versioned artifact under artifacts/plans/."""
-    from domain.plans.network import train_plan_model
+    from domain.plans.training import train_plan_model
 
     root = settings.artifacts_dir / "plans"
     version = version or next_version(root, "plans-v")
@@ -60,8 +63,10 @@ def train_plans(version: str | None, with_feedback: bool, samples: int | None, e
     if epochs:
         kwargs["epochs"] = epochs
         kwargs["cv_epochs"] = min(epochs, 20)
+    if cv_epochs:
+        kwargs["cv_epochs"] = min(cv_epochs, epochs) if epochs else cv_epochs
     metrics = train_plan_model(root / version, version, seed=seed, feedback_examples=feedback,
-                               cv_folds=cv_folds, **kwargs)
+                               cv_folds=cv_folds, overwrite=overwrite, **kwargs)
     click.echo(json.dumps({k: metrics[k] for k in metrics if not isinstance(metrics[k], dict)},
                           indent=1, default=str))
     click.echo(f"wrote {root / version}; activate it with PLAN_MODEL_VERSION={version}")

@@ -3,7 +3,8 @@ import json
 import numpy as np
 import pytest
 
-from domain.plans.network import PlanScorer, feedback_to_rows, train_plan_model
+from domain.plans.network import PlanScorer
+from domain.plans.training import feedback_to_rows, train_plan_model
 
 
 def test_tiny_training_run_writes_a_loadable_artifact(tmp_path, library):
