@@ -565,6 +565,45 @@ def incoming_dir() -> Path:
     return backend().incoming_dir()
 
 
+def folders(prefix: str, depth: int) -> dict[str, float]:
+    """The folders `depth` parts deep that hold files under `prefix`, each with the newest
+    modification time of its files: ``folders("users", 4)`` gives
+    ``{"users/u1/analyses/a1/": mtime, ...}``. (Object storage has no folders: a folder is the
+    common prefix of its keys, and an empty one does not exist.)"""
+    found: dict[str, float] = {}
+    for obj in backend().list(prefix):
+        parts = obj.key.split("/")
+        if len(parts) <= depth:
+            continue  # a file at that level, not inside such a folder
+        folder = "/".join(parts[:depth]) + "/"
+        found[folder] = max(found.get(folder, 0.0), obj.mtime)
+    return found
+
+
+def sweep_scratch(grace_s: float, now: float | None = None) -> list[str]:
+    """Remove this host's leftovers older than `grace_s`: uploads in incoming/ that a crashed
+    request never stored, and (object storage) the output folders of writers killed mid-write.
+    Each host sweeps its own disk (the web hosts from the upload path). Returns what went."""
+    now = time.time() if now is None else now
+    removed = []
+    store = backend()
+    candidates = [p for p in store.incoming_dir().iterdir()]
+    if isinstance(store, S3Storage) and store.scratch_dir.is_dir():
+        candidates += [p for p in store.scratch_dir.iterdir() if p.name.startswith("out-")]
+    for path in candidates:
+        try:
+            if now - path.stat().st_mtime < grace_s:
+                continue
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+        except FileNotFoundError:
+            continue
+        removed.append(f"{path.parent.name}/{path.name}")
+    return removed
+
+
 # ---------------------------------------------------------------- local paths (until callers
 # use keys everywhere); object storage raises NotLocalStorage
 

@@ -9,22 +9,49 @@ that file, which is then deleted. Whatever is not stored is deleted at teardown.
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
+import time
 from pathlib import Path
 
 from flask import Request, g
 
+from config import settings
 from infra import storage
+
+logger = logging.getLogger("web.uploads")
+
+#: with object storage, each web host sweeps its own incoming/ this often (from the upload path)
+SWEEP_EVERY_S = 600.0
+_last_sweep = 0.0
 
 
 class StreamingRequest(Request):
     def _get_file_stream(self, total_content_length, content_type, filename=None,
                          content_length=None):
+        _sweep_own_scratch()
         handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 (closed by werkzeug / teardown)
             "wb+", dir=storage.incoming_dir(), prefix="upload-", delete=False)
         g.setdefault("upload_paths", []).append(handle.name)
         return handle
+
+
+def _sweep_own_scratch() -> None:
+    """Uploads a crashed request left on this host. With the local backend incoming/ is under
+    STORAGE_DIR and the orphan sweeper (beat) covers it; with object storage each web host has
+    its own disk, which no worker sees."""
+    global _last_sweep
+    if storage.is_local() or time.monotonic() - _last_sweep < SWEEP_EVERY_S:
+        return
+    _last_sweep = time.monotonic()
+    try:
+        removed = storage.sweep_scratch(settings.orphan_grace_s)
+    except OSError:
+        logger.warning("sweeping abandoned uploads failed", exc_info=True)
+        return
+    if removed:
+        logger.info("abandoned uploads removed: %d", len(removed))
 
 
 def uploaded_path(file_storage) -> Path:

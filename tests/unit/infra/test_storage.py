@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import time
 
 import numpy as np
@@ -180,3 +181,34 @@ def test_storage_settings_are_checked_together(tmp_path):
                 {"STORAGE_URL": "ftp://host/x"}, {"STORAGE_BACKEND": "gcs"}):
         with pytest.raises(ValueError):
             _storage_settings(tmp_path, bad)
+
+
+def test_folders_for_the_sweepers(store):
+    """The orphan and retention sweeps see analysis folders as key prefixes on both backends."""
+    for key in ("users/u1/analyses/a1/original.mp4", "users/u1/analyses/a1/pose/chunk_0000.npz",
+                "users/u1/analyses/a2/keypoints.npz", "users/u2/exports/j1.zip",
+                "users/u2/profile.json"):
+        store.put_bytes(b"x", key)
+    analyses = store.folders("users", 4)
+    assert sorted(analyses) == ["users/u1/analyses/a1/", "users/u1/analyses/a2/"]
+    assert all(abs(mtime - time.time()) < 60 for mtime in analyses.values())
+    assert sorted(store.folders("users", 2)) == ["users/u1/", "users/u2/"]
+
+
+def test_this_hosts_leftovers_are_swept(store):
+    old = store.incoming_dir() / "upload-old"
+    new = store.incoming_dir() / "upload-new"
+    old.write_bytes(b"a")
+    new.write_bytes(b"b")
+    hour_ago = time.time() - 7200
+    os.utime(old, (hour_ago, hour_ago))
+    expected = ["incoming/upload-old"]
+    if store.backend().kind == "s3":  # a writer killed mid-write left its output folder
+        dead = store.settings.scratch_dir / "out-dead"
+        dead.mkdir()
+        (dead / "annotated.mp4").write_bytes(b"partial")
+        os.utime(dead, (hour_ago, hour_ago))
+        expected.append("scratch/out-dead")
+    assert sorted(store.sweep_scratch(3600)) == sorted(expected)
+    assert new.exists() and not old.exists()
+    assert store.sweep_scratch(3600) == []

@@ -49,3 +49,20 @@ def test_an_upload_not_stored_is_deleted(app, store):
     assert response.status_code == 200 and response.json["bytes"] == 1000
     assert list(store.incoming_dir().iterdir()) == []
     assert store.list("users") == []
+
+
+def test_a_web_host_sweeps_its_own_abandoned_uploads(app, store, monkeypatch):
+    """With object storage no worker sees a web host's disk: the upload path sweeps it."""
+    import os
+    import time
+
+    import web.uploads
+
+    abandoned = store.incoming_dir() / "upload-crashed"
+    abandoned.write_bytes(b"left by a killed request")
+    two_hours_ago = time.time() - 7200
+    os.utime(abandoned, (two_hours_ago, two_hours_ago))
+    monkeypatch.setattr(web.uploads, "_last_sweep", 0.0)
+    app.test_client().post("/upload/a3", data={"keep": "0", "file": (io.BytesIO(b"x"), "c.mp4")})
+    # Local storage: incoming/ is under STORAGE_DIR and the beat's orphan sweeper covers it.
+    assert abandoned.exists() == (store.backend().kind == "local")
