@@ -7,11 +7,11 @@ import logging
 from celery_config import BATCH_PRIORITY
 from config import settings
 from domain.jobs import service as jobs
+from domain.jobs import sweeper
 from domain.video import service as video
 from infra.logs import log_event
 from models import Job
 from models import repository as repo
-from models.base import utcnow
 from models.db import session_scope
 from tasks import events
 from tasks.enqueue import BrokerUnavailable, broker_view, live_task_ids, send_job
@@ -30,86 +30,49 @@ def _limits() -> jobs.SweepLimits:
 
 @app.task(name="maintenance.sweep_stuck_jobs")
 def sweep_stuck_jobs() -> dict:
-    """Re-send jobs whose messages were lost (queued too long, or running with a silent
-    heartbeat, and no message of theirs in the broker); fail those that keep getting lost or
-    run past their deadline.
-
-    A job with a message waiting in its queue is not lost, however long it waits (a large
-    reprocessing batch, a busy hour): it is neither re-sent nor counted toward `job_stalled`,
-    and the time it waits for a worker does not count toward its deadline (a running job seen
-    waiting gets `enqueued_at` = now; JOB_DEADLINE_S counts from the later of that and its
-    start).
-    """
+    """Re-send jobs whose messages were lost; fail those that keep getting lost or run past
+    their deadline (the rules: domain/jobs/sweeper.py)."""
     limits = _limits()
-    now = utcnow()
-    with session_scope() as session:
-        suspects, batches = jobs.suspects(session, now, limits)
-        for batch_id in batches:
-            # Children that ended at the same moment may each have missed the other.
-            jobs.child_job_ended(session, batch_id, events.emit)
-    resend: list[tuple[str, str, int | None]] = []
-    failed: list[str] = []
-    timed_out: list[str] = []
-    waiting: list[str] = []
-    if suspects:
-        try:
-            # Read the broker first, then the jobs again: a message that left its queue since
-            # was taken by a worker, which refreshed the job's heartbeat on starting it.
-            view = broker_view()
-        except Exception as exc:
-            log_event(logger, "sweeper could not read the broker; nothing re-sent",
-                      level=logging.WARNING, error=str(exc)[:300])
-            view = None
-        live = None
-        if view is not None and any(view.taken_long_ago(job_id, limits.stall_after_s)
-                                    for job_id in suspects):
-            # Taken by a worker long ago and still unacknowledged: running on a live worker
-            # (a long step), or left by a worker that died. Ask the live ones.
-            try:
-                live = live_task_ids()
-            except Exception as exc:
-                log_event(logger, "sweeper could not ask the workers", level=logging.WARNING,
-                          error=str(exc)[:300])
-        now = utcnow()
-        with session_scope() as session:
-            again, _ = jobs.suspects(session, now, limits)
-            for job_id, reason in again.items():
-                if suspects.get(job_id) != reason:
-                    continue  # it became a suspect after the broker was read: next sweep
-                job = session.get(Job, job_id)
-                if view is not None and view.waiting(job_id):
-                    waiting.append(job_id)
-                    if job.status == "running":
-                        job.enqueued_at = now  # its deadline counts from the end of its wait
-                elif reason == "deadline":
-                    timed_out.append(job_id)
-                elif view is None:
-                    continue
-                elif view.held(job_id, limits.stall_after_s, live):
-                    waiting.append(job_id)
-                elif job.resends >= limits.max_resends:
-                    failed.append(job_id)
-                else:
-                    job.resends += 1
-                    job.heartbeat_at = now
-                    if job.status == "queued":
-                        job.enqueued_at = now
-                    resend.append((job.id, job.kind, job.priority))
-    for job_id, kind, priority in resend:
+    found = sweeper.find_suspects(limits, events.emit)
+    if not found:
+        return sweeper.Sweep().summary()
+    view = _read_broker()
+    live = _ask_workers() if sweeper.needs_live_workers(found, view, limits) else None
+    sweep = sweeper.decide(found, limits, view, live)
+    for job_id, kind, priority in sweep.resend:
         try:
             send_job(job_id, kind, priority=priority)
         except BrokerUnavailable as exc:
             log_event(logger, "sweeper could not re-send a job", level=logging.WARNING,
                       job_id=job_id, error=str(exc)[:300])
-    for job_id in failed:
+    for job_id in sweep.failed:
         fail_job(job_id, "job_stalled", "the job stopped making progress and was abandoned")
-    for job_id in timed_out:
+    for job_id in sweep.timed_out:
         fail_job(job_id, "job_timeout", "the job ran past its deadline")
-    resent = [job_id for job_id, _, _ in resend]
-    if resent or failed or timed_out:
-        log_event(logger, "sweeper acted", resent=resent, failed=failed, timed_out=timed_out,
-                  waiting=len(waiting))
-    return {"resent": resent, "failed": failed, "timed_out": timed_out, "waiting": waiting}
+    summary = sweep.summary()
+    if sweep.resend or sweep.failed or sweep.timed_out:
+        log_event(logger, "sweeper acted", resent=summary["resent"], failed=sweep.failed,
+                  timed_out=sweep.timed_out, waiting=len(sweep.waiting))
+    return summary
+
+
+def _read_broker():
+    """What the broker holds (None when Redis cannot be read: then nothing is re-sent)."""
+    try:
+        return broker_view()
+    except Exception as exc:
+        log_event(logger, "sweeper could not read the broker; nothing re-sent",
+                  level=logging.WARNING, error=str(exc)[:300])
+        return None
+
+
+def _ask_workers() -> set[str] | None:
+    try:
+        return live_task_ids()
+    except Exception as exc:
+        log_event(logger, "sweeper could not ask the workers", level=logging.WARNING,
+                  error=str(exc)[:300])
+        return None
 
 
 # ---------------------------------------------------------------- batch reprocessing (ops)

@@ -161,11 +161,9 @@ def remove_orphan_analysis_folders(grace_s: float, now_ts: float | None = None) 
 
 @app.task(name="maintenance.apply_retention")
 def apply_retention() -> dict:
-    from tasks.maintenance import ORPHAN_GRACE_S
-
     originals = apply_video_retention()
     exports = remove_expired_exports()
-    orphans = remove_orphan_analysis_folders(ORPHAN_GRACE_S)
+    orphans = remove_orphan_analysis_folders(settings.orphan_grace_s)
     if originals or exports or orphans:
         log_event(logger, "retention applied", originals=len(originals), exports=len(exports),
                   orphan_folders=len(orphans))
