@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy import Select, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from models.accounts import User
 from models.analyses import Analysis, AnalysisResult, Reference
-from models.jobs import TERMINAL_STATUSES, Job
+from models.jobs import TERMINAL_STATUSES, Event, Job
 
 
 def page(session: Session, stmt: Select, *, offset: int, limit: int) -> tuple[list, int]:
@@ -137,6 +137,33 @@ def reference_summaries(session: Session, clinic_id: str | None, exercise: str |
         stmt = stmt.where(Reference.exercise == exercise)
     rows = session.execute(stmt.order_by(Reference.exercise, Reference.name))
     return [dict(row._mapping) for row in rows]
+
+
+def analysis_ids(session: Session) -> set[str]:
+    return set(session.scalars(select(Analysis.id)))
+
+
+def ended_analyses_with_originals(session: Session, *, before: datetime) -> Sequence[Analysis]:
+    """Ended analyses created before `before` that still have their original upload (a
+    running job may still read its original)."""
+    return session.scalars(select(Analysis).where(
+        Analysis.created_at < before, Analysis.media_path.is_not(None),
+        Analysis.status.in_(tuple(TERMINAL_STATUSES)))).all()
+
+
+def events_about_analysis(session: Session, user_id: str, analysis_id: str) -> list[Event]:
+    return [event for event in session.scalars(select(Event).where(Event.user_id == user_id))
+            if (event.data or {}).get("analysis_id") == analysis_id]
+
+
+def delete_reference(session: Session, reference_id: str) -> None:
+    session.execute(delete(Reference).where(Reference.id == reference_id))
+
+
+def delete_references_of_user(session: Session, user_id: str) -> int:
+    """References built from this user's uploads (their id is the analysis id)."""
+    ids = select(Analysis.id).where(Analysis.user_id == user_id)
+    return session.execute(delete(Reference).where(Reference.id.in_(ids))).rowcount or 0
 
 
 def user_ids(session: Session) -> set[str]:

@@ -31,14 +31,15 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from domain.errors import DomainError
-from domain.jobs.service import update_progress
+from domain.jobs.service import child_job_ended, update_progress
 from domain.video.analysis import analyze_keypoints
 from domain.video.angles import joint_angles
 from domain.video.media import MediaError, iter_frames, read_image
 from domain.video.references import Reference as ReferenceData
 from infra import storage
-from models import Analysis, AnalysisResult, Job, Reference, User
+from models import TERMINAL_STATUSES, Analysis, AnalysisResult, Job, Reference, User
 from models import repository as repo
+from models.base import utcnow
 from models.db import session_scope
 
 #: frames go to the pose model in batches of this many
@@ -462,3 +463,47 @@ def store_reference(session: Session, analysis: Analysis, job_id: str) -> None:
     row.fps, row.width, row.height, row.keypoints = fps, width, height, keypoints
     # The job that made this version: workers' cached copies are keyed by it.
     row.meta = {"analysis_id": analysis.id, "job_id": job_id}
+
+
+# ---------------------------------------------------------------- deletion and retention
+
+
+def delete_analysis(session: Session, analysis: Analysis, emit) -> None:
+    """Delete an analysis with everything derived from it, in the caller's transaction.
+
+    Its jobs that have not ended are canceled first (their remaining tasks stop at their next
+    step), every job's copy of the result is cleared, the events announcing it and the expert
+    reference built from it go, then the analysis row (its result history goes with it by
+    ON DELETE CASCADE). Call `remove_analysis_files` after the commit.
+    """
+    now = utcnow()
+    parents: set[str] = set()
+    for job in repo.jobs_of_subject(session, "analysis", analysis.id):
+        if job.status not in TERMINAL_STATUSES:
+            job.status, job.finished_at = "canceled", now
+            job.error_code, job.error_message = "analysis_deleted", "the analysis was deleted"
+            if job.parent_id:
+                parents.add(job.parent_id)
+        job.result = None
+    for event in repo.events_about_analysis(session, analysis.user_id, analysis.id):
+        session.delete(event)  # its webhook deliveries go by ON DELETE CASCADE
+    repo.delete_reference(session, analysis.id)
+    session.delete(analysis)
+    session.flush()
+    for parent_id in parents:
+        child_job_ended(session, parent_id, emit)
+
+
+def remove_user_references(session: Session, user_id: str) -> int:
+    """Expert references built from this user's uploads (a clinician's reference videos)."""
+    return repo.delete_references_of_user(session, user_id)
+
+
+def expire_original(session: Session, analysis: Analysis) -> list[str]:
+    """Forget the original upload and its annotated rendering; returns the files to remove
+    once committed. Keypoints and results stay."""
+    paths = [p for p in (analysis.media_path, analysis.annotated_path) if p]
+    analysis.media_path = None
+    analysis.annotated_path = None
+    analysis.original_deleted_at = utcnow()
+    return paths
