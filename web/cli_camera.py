@@ -28,7 +28,7 @@ def _markdown(res: dict) -> str:
             for view, s in d["by_view"].items():
                 rom = (f"{s['rom_mae']} ({s['rom_bias']:+})" if "rom_mae" in s else "–")
                 hold = (f"{s['hold_mae_s']} ({s['hold_bias_s']:+})" if "hold_mae_s" in s
-                        else ("not measured" if s.get("hold_not_measured_view") else "–"))
+                        else ("not measured" if s.get("hold_not_measured") else "–"))
                 lines.append(f"| {ex} | {src} | {view} | {s['n']} | {s.get('rep_mae', '–')} | "
                              f"{s.get('rep_within_one', '–')} | {rom} | {hold} |")
     lines += ["", "Same specification as a validated exercise: " + ", ".join(
@@ -46,15 +46,26 @@ def eval_camera_checks(output_dir: str | None, seed: int, synthetic_seeds: int) 
     """Repetition count, range of motion and hold time of the library's camera checks on
     UTD-MHAD people (projected, YOLO-like noise) and synthetic movement; writes metrics.json
     and metrics.md."""
-    from domain.video.movement.evaluation import summarize, synthetic_cases, utd_cases
+    from domain.video.movement.evaluation import (
+        plank_cases,
+        pose_trainer_curl_cases,
+        summarize,
+        synthetic_cases,
+        utd_cases,
+    )
 
-    cases = utd_cases(seed=seed) + synthetic_cases(seeds=synthetic_seeds)
+    cases = (utd_cases(seed=seed) + pose_trainer_curl_cases(seed=seed) + plank_cases()
+             + synthetic_cases(seeds=synthetic_seeds))
     res = {
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"), "seed": seed,
         "method": ("Real: UTD-MHAD subjects 1-6 (sit-to-stand, stand-to-sit, squat, lunge, arm "
                    "curl), each trial from the front, 45 degrees and the side with YOLO-like "
                    "noise at 10 fps, and 2-4 trials of one subject joined; ROM truth = the same "
-                   "joint angle on the Kinect 3-D skeleton. Synthetic: domain/video/movement/"
+                   "joint angle on the Kinect 3-D skeleton. Real curls: Pose Trainer side-view "
+                   "files (OpenPose), one repetition each and 2-5 joined. Real planks: "
+                   "Exercise-Correction runs (MediaPipe, frame labels; hold truth = the run's "
+                   "length when labelled correct, 0 when hips high or low; the band was set "
+                   "looking at these frames). Synthetic: domain/video/movement/"
                    "synthetic.py templates with 3-D truth, 1-5 repetitions or one hold, from "
                    "the specification's view, three-quarter and the other view. ROM is reported "
                    "only from the specification's view; holds only from a view it allows."),
