@@ -192,30 +192,34 @@ def _volume(ex: Exercise, level: str, adj: Adjustment | None, light: bool):
     return sets, reps, dur
 
 
-def build_week(
-    profile: Profile,
-    library: list[Exercise],
-    scores,
-    *,
-    week: int,
-    adjustment: Adjustment | None = None,
-    readiness_score: float | None = None,
-    explain_fn: ExplainFn | None = None,
-    seed: int | None = None,
-) -> PlanDraft:
-    """Build the week's plan.  ``scores`` are the model's suitability scores aligned with
-    ``library`` (computed for the profile at ``adjustment.fitness_level`` when given)."""
-    scores = np.asarray(scores, dtype=np.float64).ravel()
-    if scores.shape[0] != len(library):
-        raise ValueError("scores must align with library")
-    level = adjustment.fitness_level if adjustment else profile.fitness_level
-    excluded = set(adjustment.excluded_ids) if adjustment else set()
-    preferred = adjustment.preferred_ids if adjustment else frozenset()
-    max_diff = adjustment.max_difficulty if adjustment else None
-    rng = np.random.default_rng(_seed(profile, week, level, adjustment) if seed is None else seed)
-    notes: list[str] = list(adjustment.notes) if adjustment else []
+@dataclass
+class _Week:
+    """What every day of one week's selection reads and updates."""
 
-    score_of = {ex.id: float(s) for ex, s in zip(library, scores, strict=True)}
+    profile: Profile
+    level: str
+    adjustment: Adjustment | None
+    score_of: dict[str, float]
+    candidates: list[Exercise]
+    rng: np.random.Generator
+    low_ready: bool
+    focus: set[str] = field(default_factory=set)
+    key: set[str] = field(default_factory=set)
+    have: set[str] = field(default_factory=set)
+    preferred: frozenset = frozenset()
+    usage: Counter = field(default_factory=Counter)
+    week_patterns: set[str] = field(default_factory=set)
+    week_focus: set[str] = field(default_factory=set)
+    prev_day: set[str] = field(default_factory=set)
+
+
+def _candidates(profile: Profile, library: list[Exercise], score_of: dict[str, float],
+                level: str, adjustment: Adjustment | None,
+                notes: list[str]) -> tuple[list[Exercise], set[str]]:
+    """Safe exercises scored >= 0.5, topped up with the best remaining safe ones when fewer
+    than a session's minimum; returns them and the ids of the top-ups."""
+    excluded = set(adjustment.excluded_ids) if adjustment else set()
+    max_diff = adjustment.max_difficulty if adjustment else None
     safe = [
         ex for ex in library
         if ex.id not in excluded and not guardrail_violations(profile, ex, level, max_diff)
@@ -234,111 +238,157 @@ def build_week(
                          "safe exercises were added")
     if len(cands) < MIN_PER_DAY:
         notes.append("not enough safe exercises for a full session; please review the profile")
+    return cands, fallback_ids
 
-    focus = INJURY_FOCUS_MUSCLES.get(profile.injury, set())
-    have = effective_equipment(profile.equipment)
-    key = INJURY_KEY_MUSCLES.get(profile.injury, set())
-    per_day = min(MAX_PER_DAY, max(MIN_PER_DAY, len(TEMPLATES[level])))
-    n_days = int(profile.workouts_per_week)
-    pattern = DAY_PATTERNS[n_days]
+
+def _day_template(level: str, per_day: int, light: bool) -> list[tuple]:
+    template = list(TEMPLATES[level])
+    if light:
+        template = [s for s in template if s != ("plyometrics",)]
+        if len(template) > MIN_PER_DAY and ("strength",) in template:
+            drop = len(template) - 1 - template[::-1].index(("strength",))
+            template.pop(drop)  # one strength exercise fewer
+    return template[:per_day]
+
+
+def _utility(w: _Week, e: Exercise, covered: set[str], patterns: set[str],
+             has_key: bool) -> float:
+    """How much the day gains from ``e``: its score plus variety, injury focus and
+    preference bonuses, minus repetition within the week, plus a little noise."""
+    muscles = set(e.muscle_groups)
+    return (w.score_of[e.id]
+            + 0.1 * min(2, len(muscles - covered))
+            + (0.15 if movement_pattern(e) not in patterns else 0.0)
+            + (0.1 if w.focus & muscles else 0.0)
+            + (0.2 if (w.focus & muscles) - w.week_focus else 0.0)
+            + (0.1 if movement_pattern(e) not in w.week_patterns else 0.0)
+            + (0.3 if not has_key and w.key & muscles and e.category == "strength" else 0.0)
+            + (0.6 if e.id in w.preferred else 0.0)
+            + (0.1 if e.equipment and not (set(e.equipment) - w.have) else 0.0)
+            - 0.2 * w.usage[e.id]
+            + 0.1 * w.rng.random())
+
+
+def _select_day(w: _Week, template: list[tuple], light: bool) -> list[Exercise]:
+    """Fill the day's slots in order, each from its categories or their fallbacks."""
+    pool = [e for e in w.candidates if not (light and (e.category == "plyometrics"
+                                                       or e.impact == "high"))]
+    chosen: list[Exercise] = []
+    covered: set[str] = set()
+    patterns: set[str] = set()
+    has_key = False
+    for slot in template:
+        pick = None
+        for cats in (slot, *[(c,) for c in SLOT_FALLBACK[slot[0]]], None):
+            options = [e for e in pool if e not in chosen
+                       and (cats is None or e.category in cats)]
+            options = [e for e in options if e.id not in w.prev_day] or options
+            if options:
+                util = [_utility(w, e, covered, patterns, has_key) for e in options]
+                pick = options[int(np.argmax(util))]
+                break
+        if pick is None:
+            break
+        chosen.append(pick)
+        covered |= set(pick.muscle_groups)
+        patterns.add(movement_pattern(pick))
+        has_key = has_key or (pick.category == "strength"
+                              and bool(w.key & set(pick.muscle_groups)))
+    chosen.sort(key=lambda e: CATEGORY_ORDER[e.category])
+    for e in chosen:
+        w.usage[e.id] += 1
+        w.week_patterns.add(movement_pattern(e))
+        w.week_focus.update(w.focus & set(e.muscle_groups))
+    w.prev_day = {e.id for e in chosen}
+    return chosen
+
+
+def _item_reasons(ex: Exercise, score: float, explained: dict, w: _Week, *,
+                  fallback: bool, substitute_for: str | None, light: bool,
+                  readiness_score: float | None) -> list[str]:
+    adj = w.adjustment
+    reasons = list(explained.get(ex.id) or [f"score {score:.2f} "
+                                            f"{'≥' if score >= THRESHOLD else '<'} 0.5"])
+    if not any(r.startswith("guardrail:") for r in reasons):
+        reasons += guardrail_reasons(w.profile, ex, w.level)
+    if adj and adj.max_difficulty is not None:
+        reasons.append(f"guardrail: difficulty ≤ {adj.max_difficulty} after reported discomfort")
+    if fallback:
+        reasons.append("below the 0.5 cutoff: added to complete a minimal session")
+    if substitute_for:
+        reasons.append(f"easier substitute for {substitute_for} after reported discomfort")
+    if adj and adj.rep_factor != 1.0:
+        reasons.append(f"volume x{adj.rep_factor:.2f} from your feedback")
+    if light:
+        reasons.append(LOW_READINESS_NOTE.format(r=readiness_score))
+    return reasons
+
+
+def _plan_day(w: _Week, d: int, weekday: str, chosen: list[Exercise], explained: dict,
+              fallback_ids: set[str], subs_for: dict[str, str],
+              readiness_score: float | None) -> PlanDay:
+    """Day ``d`` (0-based) with each exercise's volume and the reasons it was chosen."""
+    light = w.low_ready and d == 0
+    items = []
+    for ex in chosen:
+        sets, reps, dur = _volume(ex, w.level, w.adjustment, light)
+        reasons = _item_reasons(ex, w.score_of[ex.id], explained, w,
+                                fallback=ex.id in fallback_ids,
+                                substitute_for=subs_for.get(ex.id), light=light,
+                                readiness_score=readiness_score)
+        items.append(PlanItem(ex.id, ex.name, sets, reps, dur, w.score_of[ex.id], reasons,
+                              ex.category, ex.difficulty))
+    day_notes = [LOW_READINESS_NOTE.format(r=readiness_score)] if light else []
+    return PlanDay(d + 1, weekday, items, notes=day_notes)
+
+
+def build_week(
+    profile: Profile,
+    library: list[Exercise],
+    scores,
+    *,
+    week: int,
+    adjustment: Adjustment | None = None,
+    readiness_score: float | None = None,
+    explain_fn: ExplainFn | None = None,
+    seed: int | None = None,
+) -> PlanDraft:
+    """Build the week's plan.  ``scores`` are the model's suitability scores aligned with
+    ``library`` (computed for the profile at ``adjustment.fitness_level`` when given)."""
+    scores = np.asarray(scores, dtype=np.float64).ravel()
+    if scores.shape[0] != len(library):
+        raise ValueError("scores must align with library")
+    level = adjustment.fitness_level if adjustment else profile.fitness_level
+    notes: list[str] = list(adjustment.notes) if adjustment else []
+    score_of = {ex.id: float(s) for ex, s in zip(library, scores, strict=True)}
+    cands, fallback_ids = _candidates(profile, library, score_of, level, adjustment, notes)
     low_ready = readiness_score is not None and readiness_score < LOW_THRESHOLD
     if low_ready:
         notes.append(LOW_READINESS_NOTE.format(r=readiness_score) + " on day 1")
-
-    usage: Counter[str] = Counter()
-    week_patterns: set[str] = set()
-    week_focus: set[str] = set()
-    prev_day: set[str] = set()
-    days_sel: list[list[Exercise]] = []
-    for d in range(n_days):
-        light = low_ready and d == 0
-        template = list(TEMPLATES[level])
-        if light:
-            template = [s for s in template if s != ("plyometrics",)]
-            if len(template) > MIN_PER_DAY and ("strength",) in template:
-                drop = len(template) - 1 - template[::-1].index(("strength",))
-                template.pop(drop)  # one strength exercise fewer
-        template = template[:per_day]
-        pool = [e for e in cands if not (light and (e.category == "plyometrics"
-                                                    or e.impact == "high"))]
-        chosen: list[Exercise] = []
-        covered: set[str] = set()
-        patterns: set[str] = set()
-        has_key = False
-        for slot in template:
-            pick = None
-            for cats in (slot, *[(c,) for c in SLOT_FALLBACK[slot[0]]], None):
-                options = [e for e in pool if e not in chosen
-                           and (cats is None or e.category in cats)]
-                fresh = [e for e in options if e.id not in prev_day]
-                options = fresh or options
-                if options:
-                    util = [
-                        score_of[e.id]
-                        + 0.1 * min(2, len(set(e.muscle_groups) - covered))
-                        + (0.15 if movement_pattern(e) not in patterns else 0.0)
-                        + (0.1 if focus & set(e.muscle_groups) else 0.0)
-                        + (0.2 if (focus & set(e.muscle_groups)) - week_focus else 0.0)
-                        + (0.1 if movement_pattern(e) not in week_patterns else 0.0)
-                        + (0.3 if not has_key and key & set(e.muscle_groups)
-                           and e.category == "strength" else 0.0)
-                        + (0.6 if e.id in preferred else 0.0)
-                        + (0.1 if e.equipment and not (set(e.equipment) - have) else 0.0)
-                        - 0.2 * usage[e.id]
-                        + 0.1 * rng.random()
-                        for e in options
-                    ]
-                    pick = options[int(np.argmax(util))]
-                    break
-            if pick is None:
-                break
-            chosen.append(pick)
-            covered |= set(pick.muscle_groups)
-            patterns.add(movement_pattern(pick))
-            has_key = has_key or (pick.category == "strength"
-                                  and bool(key & set(pick.muscle_groups)))
-        chosen.sort(key=lambda e: CATEGORY_ORDER[e.category])
-        for e in chosen:
-            usage[e.id] += 1
-            week_patterns.add(movement_pattern(e))
-            week_focus.update(focus & set(e.muscle_groups))
-        prev_day = {e.id for e in chosen}
-        days_sel.append(chosen)
+    w = _Week(profile, level, adjustment, score_of, cands,
+              np.random.default_rng(_seed(profile, week, level, adjustment)
+                                    if seed is None else seed),
+              low_ready, focus=INJURY_FOCUS_MUSCLES.get(profile.injury, set()),
+              key=INJURY_KEY_MUSCLES.get(profile.injury, set()),
+              have=effective_equipment(profile.equipment),
+              preferred=adjustment.preferred_ids if adjustment else frozenset())
+    per_day = min(MAX_PER_DAY, max(MIN_PER_DAY, len(TEMPLATES[level])))
+    days_sel = [_select_day(w, _day_template(level, per_day, low_ready and d == 0),
+                            low_ready and d == 0)
+                for d in range(int(profile.workouts_per_week))]
 
     unique = list({e.id: e for day in days_sel for e in day}.values())
     explained = explain_fn(unique) if explain_fn and unique else {}
-    subs_for = {}
-    if adjustment:
-        for old, subs in adjustment.substitutes.items():
-            for s in subs:
-                subs_for.setdefault(s, old)
+    subs_for: dict[str, str] = {}
+    for old, subs in (adjustment.substitutes.items() if adjustment else ()):
+        for s in subs:
+            subs_for.setdefault(s, old)
 
-    days: list[PlanDay] = []
-    for d, chosen in enumerate(days_sel):
-        light = low_ready and d == 0
-        items = []
-        for ex in chosen:
-            sets, reps, dur = _volume(ex, level, adjustment, light)
-            s = score_of[ex.id]
-            reasons = list(explained.get(ex.id) or [f"score {s:.2f} "
-                                                    f"{'≥' if s >= THRESHOLD else '<'} 0.5"])
-            if not any(r.startswith("guardrail:") for r in reasons):
-                reasons += guardrail_reasons(profile, ex, level)
-            if max_diff is not None:
-                reasons.append(f"guardrail: difficulty ≤ {max_diff} after reported discomfort")
-            if ex.id in fallback_ids:
-                reasons.append("below the 0.5 cutoff: added to complete a minimal session")
-            if ex.id in subs_for:
-                reasons.append(f"easier substitute for {subs_for[ex.id]} after reported discomfort")
-            if adjustment and adjustment.rep_factor != 1.0:
-                reasons.append(f"volume x{adjustment.rep_factor:.2f} from your feedback")
-            if light:
-                reasons.append(LOW_READINESS_NOTE.format(r=readiness_score))
-            items.append(PlanItem(ex.id, ex.name, sets, reps, dur, s, reasons, ex.category,
-                                  ex.difficulty))
-        day_notes = [LOW_READINESS_NOTE.format(r=readiness_score)] if light else []
-        days.append(PlanDay(d + 1, WEEKDAYS[pattern[d]], items, notes=day_notes))
+    pattern = DAY_PATTERNS[int(profile.workouts_per_week)]
+    days = [_plan_day(w, d, WEEKDAYS[pattern[d]], chosen, explained, fallback_ids, subs_for,
+                      readiness_score) for d, chosen in enumerate(days_sel)]
 
+    excluded = set(adjustment.excluded_ids) if adjustment else set()
     return PlanDraft(
         week=week, fitness_level=level,
         rep_factor=adjustment.rep_factor if adjustment else 1.0,

@@ -223,6 +223,119 @@ def _excerpt(data: bytes) -> str | None:
 # --------------------------------------------------------------------------- deliver
 
 
+class _Clock:
+    """Time since the attempt started, and failed outcomes stamped with it."""
+
+    def __init__(self) -> None:
+        self.start = time.monotonic()
+
+    def elapsed_ms(self) -> int:
+        return round((time.monotonic() - self.start) * 1000)
+
+    def remaining(self, timeout_s: float) -> float:
+        return max(0.001, timeout_s - (time.monotonic() - self.start))
+
+    def fail(self, code: str, message: str, **kw: Any) -> DeliveryOutcome:
+        return DeliveryOutcome(status_code=kw.pop("status_code", None), delivered=False,
+                               latency_ms=self.elapsed_ms(), error_code=code,
+                               error_message=message, **kw)
+
+
+def _resolve(url: str, clock: _Clock, timeout_s: float, allow_private: bool,
+             resolver: Callable[..., list]) -> ResolvedTarget | DeliveryOutcome:
+    """Step 1: re-resolve and vet the host (bounded by the deadline)."""
+    done, target, error = _call_with_timeout(
+        lambda: resolve_target(url, allow_private=allow_private, resolver=resolver),
+        timeout_s,
+    )
+    if not done:
+        return clock.fail(ERROR_TIMEOUT, f"DNS resolution took longer than {timeout_s:g} s")
+    if isinstance(error, UnsafeURLError):
+        code = ERROR_CONNECTION if error.code == "unresolvable_host" else ERROR_UNSAFE_URL
+        return clock.fail(code, str(error))
+    if error is not None:
+        return clock.fail(ERROR_CONNECTION, f"resolution failed: {_describe(error)}")
+    assert isinstance(target, ResolvedTarget)
+    return target
+
+
+def _post(session: requests.Session, target: ResolvedTarget, body: bytes,
+          headers: Mapping[str, str], attempt: _Attempt, clock: _Clock,
+          timeout_s: float) -> requests.Response | DeliveryOutcome:
+    """Step 2: send the request; returns once the status line and headers are in."""
+    request_headers = {
+        "User-Agent": USER_AGENT,
+        "Accept-Encoding": "identity",
+        "Connection": "close",
+        **dict(headers),
+    }
+    remaining = clock.remaining(timeout_s)
+    token = _CURRENT_ATTEMPT.set(attempt)
+    try:
+        response = session.post(
+            target.url,
+            data=body,
+            headers=request_headers,
+            timeout=(remaining, remaining),
+            allow_redirects=False,
+            stream=True,
+        )
+    except requests.Timeout as exc:
+        return clock.fail(ERROR_TIMEOUT, f"no response within {timeout_s:g} s ({_describe(exc)})")
+    except Exception as exc:  # noqa: BLE001 - any transport failure is a failed attempt
+        if attempt.expired:
+            return clock.fail(ERROR_TIMEOUT, f"no response within {timeout_s:g} s")
+        return clock.fail(ERROR_CONNECTION, _describe(exc))
+    finally:
+        _CURRENT_ATTEMPT.reset(token)
+    return response
+
+
+def _read_body(response: requests.Response, attempt: _Attempt, max_bytes: int) -> bytes:
+    """Step 3: at most ``max_bytes`` of the body, within the deadline."""
+    buf = bytearray()
+    try:
+        while len(buf) < max_bytes and not attempt.expired:
+            want = min(16 * 1024, max_bytes - len(buf))
+            chunk = response.raw.read1(want, decode_content=False)
+            if not chunk:
+                break
+            buf += chunk
+    except Exception:  # noqa: BLE001, S110 - the status line decides the outcome
+        pass
+    return bytes(buf[:max_bytes])
+
+
+def _judge(response: requests.Response, data: bytes, clock: _Clock) -> DeliveryOutcome:
+    """Step 4: 2xx delivered; redirects are refused; other statuses failed (410 disables)."""
+    status = response.status_code
+    excerpt = _excerpt(data)
+    if 200 <= status < 300:
+        return DeliveryOutcome(status_code=status, delivered=True,
+                               latency_ms=clock.elapsed_ms(), response_excerpt=excerpt,
+                               response_bytes_read=len(data))
+    common: dict[str, Any] = {
+        "status_code": status,
+        "retry_after_s": parse_retry_after(response.headers.get("Retry-After"),
+                                           datetime.now(UTC)),
+        "response_excerpt": excerpt,
+        "response_bytes_read": len(data),
+    }
+    if 300 <= status < 400:
+        location = (response.headers.get("Location") or "")[:200]
+        where = f" to {location}" if location else ""
+        return clock.fail(
+            ERROR_REDIRECT,
+            f"HTTP {status} redirect{where} not followed; register the final URL instead",
+            **common,
+        )
+    reason = (response.reason or "")[:100]
+    message = f"HTTP {status} {reason}".strip()
+    if status == 410:
+        message += "; endpoint asked to stop deliveries (410 Gone)"
+    return clock.fail(ERROR_HTTP, message, disable_endpoint=(status == 410), **common)
+
+
 def deliver(
     url: str,
     body: bytes,
@@ -242,21 +355,7 @@ def deliver(
     sessions resolve the host themselves and rely on per-operation timeouts).
     Normally leave it ``None``: a fresh session is used and closed.
     """
-    start = time.monotonic()
-
-    def elapsed_ms() -> int:
-        return round((time.monotonic() - start) * 1000)
-
-    def fail(code: str, message: str, **kw: Any) -> DeliveryOutcome:
-        return DeliveryOutcome(
-            status_code=kw.pop("status_code", None),
-            delivered=False,
-            latency_ms=elapsed_ms(),
-            error_code=code,
-            error_message=message,
-            **kw,
-        )
-
+    clock = _Clock()
     attempt = _Attempt()
     timer = threading.Timer(timeout_s, attempt.expire)
     timer.daemon = True
@@ -264,100 +363,21 @@ def deliver(
     own_session = session is None
     response = None
     try:
-        # 1. Re-resolve and vet the host (bounded by the deadline).
-        done, target, error = _call_with_timeout(
-            lambda: resolve_target(url, allow_private=allow_private, resolver=resolver),
-            timeout_s,
-        )
-        if not done:
-            return fail(ERROR_TIMEOUT, f"DNS resolution took longer than {timeout_s:g} s")
-        if isinstance(error, UnsafeURLError):
-            code = ERROR_CONNECTION if error.code == "unresolvable_host" else ERROR_UNSAFE_URL
-            return fail(code, str(error))
-        if error is not None:
-            return fail(ERROR_CONNECTION, f"resolution failed: {_describe(error)}")
-        assert isinstance(target, ResolvedTarget)
-
-        # 2. Send the request; returns once the status line and headers are in.
-        request_headers = {
-            "User-Agent": USER_AGENT,
-            "Accept-Encoding": "identity",
-            "Connection": "close",
-            **dict(headers),
-        }
+        target = _resolve(url, clock, timeout_s, allow_private, resolver)
+        if isinstance(target, DeliveryOutcome):
+            return target
         attempt.addresses = target.addresses
         if own_session:
             session = make_session()
-        remaining = max(0.001, timeout_s - (time.monotonic() - start))
-        token = _CURRENT_ATTEMPT.set(attempt)
-        try:
-            response = session.post(
-                target.url,
-                data=body,
-                headers=request_headers,
-                timeout=(remaining, remaining),
-                allow_redirects=False,
-                stream=True,
-            )
-        except requests.Timeout as exc:
-            return fail(ERROR_TIMEOUT, f"no response within {timeout_s:g} s ({_describe(exc)})")
-        except Exception as exc:  # noqa: BLE001 - any transport failure is a failed attempt
-            if attempt.expired:
-                return fail(ERROR_TIMEOUT, f"no response within {timeout_s:g} s")
-            return fail(ERROR_CONNECTION, _describe(exc))
-        finally:
-            _CURRENT_ATTEMPT.reset(token)
-
+        response = _post(session, target, body, headers, attempt, clock, timeout_s)
+        if isinstance(response, DeliveryOutcome):
+            outcome, response = response, None
+            return outcome
         if attempt.expired:
             # The watchdog cut the connection while the status line/headers were
             # still arriving; whatever was parsed is not a real answer.
-            return fail(ERROR_TIMEOUT, f"no complete response within {timeout_s:g} s")
-        status = response.status_code
-
-        # 3. Read at most max_response_bytes of the body, within the deadline.
-        buf = bytearray()
-        try:
-            while len(buf) < max_response_bytes and not attempt.expired:
-                want = min(16 * 1024, max_response_bytes - len(buf))
-                chunk = response.raw.read1(want, decode_content=False)
-                if not chunk:
-                    break
-                buf += chunk
-        except Exception:  # noqa: BLE001, S110 - the status line decides the outcome
-            pass
-        del buf[max_response_bytes:]
-        excerpt = _excerpt(bytes(buf))
-
-        if 200 <= status < 300:
-            return DeliveryOutcome(
-                status_code=status,
-                delivered=True,
-                latency_ms=elapsed_ms(),
-                response_excerpt=excerpt,
-                response_bytes_read=len(buf),
-            )
-        retry_after = parse_retry_after(
-            response.headers.get("Retry-After"), datetime.now(UTC)
-        )
-        common: dict[str, Any] = {
-            "status_code": status,
-            "retry_after_s": retry_after,
-            "response_excerpt": excerpt,
-            "response_bytes_read": len(buf),
-        }
-        if 300 <= status < 400:
-            location = (response.headers.get("Location") or "")[:200]
-            where = f" to {location}" if location else ""
-            return fail(
-                ERROR_REDIRECT,
-                f"HTTP {status} redirect{where} not followed; register the final URL instead",
-                **common,
-            )
-        reason = (response.reason or "")[:100]
-        message = f"HTTP {status} {reason}".strip()
-        if status == 410:
-            message += "; endpoint asked to stop deliveries (410 Gone)"
-        return fail(ERROR_HTTP, message, disable_endpoint=(status == 410), **common)
+            return clock.fail(ERROR_TIMEOUT, f"no complete response within {timeout_s:g} s")
+        return _judge(response, _read_body(response, attempt, max_response_bytes), clock)
     finally:
         timer.cancel()
         if response is not None:
