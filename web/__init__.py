@@ -16,6 +16,7 @@ from infra.logs import configure_logging
 from web import errors, http, metrics, ratelimit
 from web.db import close_session
 from web.errors import ApiError
+from web.openapi import ClientFriendlyPlugin
 from web.uploads import StreamingRequest, remove_unclaimed
 
 logger = logging.getLogger("web")
@@ -69,7 +70,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     )
     app.config.update(overrides or {})
 
-    api = ContractApi(app)
+    # operationIds, Idempotency-Key and ETag headers in the document (web/openapi.py)
+    api = ContractApi(app, spec_kwargs={"extra_plugins": [ClientFriendlyPlugin()]})
     from web.views import (
         accounts,
         client,

@@ -32,13 +32,21 @@ def _reps_csv(analysis_id: str) -> Response:
         "Content-Disposition": f'attachment; filename="reps-{analysis.id}.csv"'})
 
 
-_CSV_DOC = {"description": "One row per repetition: timing, range of motion, each compared "
-                          "joint's angle / reference / difference (degrees), issues."}
+def _content(content_type: str, description: str) -> dict:
+    """A 200 answer that is a document (not JSON), for the OpenAPI document."""
+    return {"responses": {"200": {"description": description, "content": {
+        content_type: {"schema": {"type": "string"}}}}}}
+
+
+_CSV_DOC = _content("text/csv", "One row per repetition: timing, range of motion, each "
+                    "compared joint's angle / reference / difference (degrees), issues.")
+_HTML_DOC = _content("text/html", "A printable page: the week's days, exercises and completion, "
+                     "the patient's feedback and the analyses made that week.")
 
 
 @blp.route("/videos/<analysis_id>/reps.csv")
 @login_required()
-@blp.response(200, content_type="text/csv", description=_CSV_DOC["description"])
+@blp.doc(**_CSV_DOC)
 @blp.alt_response(404, schema=ErrorSchema, description="no such analysis")
 @blp.alt_response(409, schema=ErrorSchema, description="the result is not ready")
 def video_reps_csv(analysis_id: str):
@@ -48,7 +56,7 @@ def video_reps_csv(analysis_id: str):
 
 @blp.route("/analyses/<analysis_id>/reps.csv")
 @login_required()
-@blp.response(200, content_type="text/csv", description=_CSV_DOC["description"])
+@blp.doc(**_CSV_DOC)
 @blp.alt_response(404, schema=ErrorSchema, description="no such analysis")
 @blp.alt_response(409, schema=ErrorSchema, description="the result is not ready")
 def analysis_reps_csv(analysis_id: str):
@@ -58,9 +66,7 @@ def analysis_reps_csv(analysis_id: str):
 
 @blp.route("/plans/<plan_id>/report.html")
 @login_required()
-@blp.response(200, content_type="text/html",
-              description="A printable page: the week's days, exercises and completion, the "
-                          "patient's feedback and the analyses made that week.")
+@blp.doc(**_HTML_DOC)
 @blp.alt_response(404, schema=ErrorSchema, description="no such plan")
 def plan_week_report(plan_id: str):
     """Printable report of a plan's week, for the patient and their clinicians."""

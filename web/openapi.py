@@ -1,0 +1,71 @@
+"""What the OpenAPI document says for every operation, so that a generated client is usable.
+
+An apispec plugin (flask-smorest calls it for each path) adds, where a view did not say:
+- ``operationId`` from the method and the path (the contract), e.g. ``post_auth_token``,
+  ``get_plans_plan_id``: client generators name their functions after it, and a name made
+  from the path stays the same when a view function is renamed;
+- the ``Idempotency-Key`` header on every POST that answers 202 (work enqueued);
+- ``If-None-Match`` and the ``304`` answer on the reads that carry an ETag (web/http.py).
+"""
+
+from __future__ import annotations
+
+import re
+
+from apispec import BasePlugin
+
+from web.http import CONDITIONAL_RULES, rule_pattern
+
+API_PREFIX = "/api/v1"
+METHODS = ("get", "put", "post", "patch", "delete")
+
+IDEMPOTENCY_KEY = {
+    "in": "header", "name": "Idempotency-Key", "required": False,
+    "schema": {"type": "string", "maxLength": 255},
+    "description": "The same key from the same user returns the first answer and enqueues "
+                   "nothing new; reused with a different body: 422 `idempotency_key_reused`.",
+}
+IF_NONE_MATCH = {
+    "in": "header", "name": "If-None-Match", "required": False, "schema": {"type": "string"},
+    "description": "The ETag of the copy you hold: 304 (no body) while it is unchanged.",
+}
+NOT_MODIFIED = {"description": "Not modified since the ETag given in If-None-Match.",
+                "headers": {"ETag": {"schema": {"type": "string"}}}}
+
+
+def operation_id(method: str, rule: str) -> str:
+    """`POST /api/v1/auth/token` -> `post_auth_token`; `{plan_id}`/`<plan_id>` -> `plan_id`."""
+    path = rule.removeprefix(API_PREFIX)
+    words = re.sub(r"[^0-9A-Za-z]+", "_", re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"\1", path))
+    return f"{method}_{words.strip('_') or 'root'}".lower()
+
+
+class ClientFriendlyPlugin(BasePlugin):
+    def __init__(self) -> None:
+        self.seen: set[str] = set()
+
+    def path_helper(self, rule=None, operations=None, parameters=None, **_kwargs):
+        if rule is None or operations is None:
+            return None
+        conditional = rule_pattern(rule.rule) in CONDITIONAL_RULES
+        for method in METHODS:
+            op = operations.get(method)
+            if op is None:
+                continue
+            if "operationId" not in op:
+                name = operation_id(method, rule.rule)
+                while name in self.seen:  # one document, one name per operation
+                    name += "_"
+                op["operationId"] = name
+            self.seen.add(op["operationId"])
+            responses = op.setdefault("responses", {})
+            params = op.setdefault("parameters", [])
+            named = {(p.get("in"), p.get("name")) for p in params if isinstance(p, dict)}
+            if method == "post" and ("202" in responses or 202 in responses) \
+                    and ("header", "Idempotency-Key") not in named:
+                params.append(dict(IDEMPOTENCY_KEY))
+            if method == "get" and conditional:
+                if ("header", "If-None-Match") not in named:
+                    params.append(dict(IF_NONE_MATCH))
+                responses.setdefault("304", dict(NOT_MODIFIED))
+        return None
