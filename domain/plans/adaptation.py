@@ -121,6 +121,37 @@ def easier_substitutes(
     return tuple(c[-1] for c in cands[:limit])
 
 
+def _after_discomfort(feedback: dict, previous_plan: dict | None, library: list[Exercise],
+                      profile: Profile, new_level: str,
+                      notes: list[str]) -> tuple[set[str], dict[str, tuple[str, ...]], int | None]:
+    """Discomfort: the named exercises (or, with none named, the week's hardest) are left out
+    and get easier substitutes; without names, difficulty is capped one below."""
+    lib = by_id(library)
+    excluded: set[str] = set()
+    max_difficulty = None
+    named = [i for i in (feedback.get("exercise_ids") or []) if i in lib]
+    if named:
+        excluded.update(named)
+        notes.append("discomfort reported: " + ", ".join(lib[i].name for i in named)
+                     + " replaced by easier exercises")
+    else:
+        in_plan = [lib[i] for i in plan_exercise_ids(previous_plan) if i in lib]
+        if in_plan:
+            top = max(e.difficulty for e in in_plan)
+            hardest = sorted((e for e in in_plan if e.difficulty == top), key=lambda e: e.id)
+            excluded.update(e.id for e in hardest[:MAX_UNNAMED_EXCLUSIONS])
+            max_difficulty = max(1, top - 1)
+        else:
+            max_difficulty = max(1, LEVEL_DIFFICULTY_CEILING[new_level] - 1)
+        notes.append(
+            f"discomfort reported: the hardest exercises are replaced and difficulty is "
+            f"capped at {max_difficulty} next week"
+        )
+    substitutes = {i: easier_substitutes(lib[i], library, profile.injury, excluded)
+                   for i in sorted(excluded)}
+    return excluded, substitutes, max_difficulty
+
+
 def compute_adjustment(
     feedback: dict | None,
     rating_history: list[str],
@@ -164,27 +195,8 @@ def compute_adjustment(
     substitutes: dict[str, tuple[str, ...]] = {}
     max_difficulty = None
     if rating == "discomfort":
-        lib = by_id(library)
-        named = [i for i in (feedback.get("exercise_ids") or []) if i in lib]
-        if named:
-            excluded.update(named)
-            notes.append("discomfort reported: " + ", ".join(lib[i].name for i in named)
-                         + " replaced by easier exercises")
-        else:
-            in_plan = [lib[i] for i in plan_exercise_ids(previous_plan) if i in lib]
-            if in_plan:
-                top = max(e.difficulty for e in in_plan)
-                hardest = sorted((e for e in in_plan if e.difficulty == top), key=lambda e: e.id)
-                excluded.update(e.id for e in hardest[:MAX_UNNAMED_EXCLUSIONS])
-                max_difficulty = max(1, top - 1)
-            else:
-                max_difficulty = max(1, LEVEL_DIFFICULTY_CEILING[new_level] - 1)
-            notes.append(
-                f"discomfort reported: the hardest exercises are replaced and difficulty is "
-                f"capped at {max_difficulty} next week"
-            )
-        for i in sorted(excluded):
-            substitutes[i] = easier_substitutes(lib[i], library, profile.injury, excluded)
+        excluded, substitutes, max_difficulty = _after_discomfort(
+            feedback, previous_plan, library, profile, new_level, notes)
     return Adjustment(
         fitness_level=new_level, rating=rating, level_change=change,
         rep_factor=round(rep_factor, 4), set_delta=set_delta,

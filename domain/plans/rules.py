@@ -80,6 +80,8 @@ def _clip(x: float, lo: float, hi: float) -> float:
     return max(lo, min(hi, x))
 
 
+# Over 60 lines on purpose: the numbered rule table R1-R13 (documented in RULES_SUMMARY) reads
+# best as one list, each rule a few lines; split up it would hide which rules exist.
 def rule_contributions(profile: Profile, ex: Exercise) -> dict[str, float]:
     """Each rule's contribution to the suitability logit for one (profile, exercise) pair."""
     c: dict[str, float] = {}
