@@ -41,7 +41,7 @@ def _markdown(res: dict) -> str:
 @click.option("--output-dir", type=click.Path(file_okay=False), default=None,
               help="Default: <artifacts>/camera_checks.")
 @click.option("--seed", type=int, default=0)
-@click.option("--synthetic-seeds", type=int, default=4, show_default=True)
+@click.option("--synthetic-seeds", type=int, default=6, show_default=True)
 def eval_camera_checks(output_dir: str | None, seed: int, synthetic_seeds: int) -> None:
     """Repetition count, range of motion and hold time of the library's camera checks on
     UTD-MHAD people (projected, YOLO-like noise) and synthetic movement; writes metrics.json

@@ -31,7 +31,7 @@ from scipy.ndimage import gaussian_filter1d
 
 from .. import keypoints as K
 from ..form.body import measure_body
-from ..reps import REL_PROMINENCE, _count, _despike, _fill_nan, segment_repetitions
+from ..reps import REL_PROMINENCE, _count, _despike, _fill_nan, _orient, segment_repetitions
 from . import signals
 from .specs import LEVELS, CameraCheck
 
@@ -52,6 +52,9 @@ class MeasureOptions:
     #: a person must be seen in this share of frames
     min_person_share: float = 0.5
     assess_form: bool = True
+    #: in a view the specification cannot use, the trunk's rise (% of body height) that
+    #: counts as a movement when the dominant-motion counter finds none
+    fallback_rise_pct: float = 1.0
 
 
 @dataclass
@@ -76,7 +79,7 @@ class MovementResult:
     duration_s: float
     view_expected: str | None
     view_detected: str | None
-    counted_by: str | None = None  # "specification" | "dominant_motion"
+    counted_by: str | None = None  # "specification" | "dominant_motion" | "trunk_height"
     rep_count: int | None = None
     reps: list[RepMeasure] = field(default_factory=list)
     rom_name: str | None = None
@@ -227,6 +230,15 @@ def _measure_reps(seq, fps, body, check: CameraCheck, res: MovementResult,
         reps = segment_repetitions(seq, fps, None)
         extents = [(r.start_frame, r.bottom_frame, r.end_frame) for r in reps]
         res.counted_by = "dominant_motion"
+        if not extents:
+            # small movements (mini-squats, heel raises) under the generic counter's minimum
+            # still move the trunk up and down, which every view shows
+            trunk = _smooth(signals.compute(body, {"measure": "rise", "point": "trunk"}), fps)
+            if trunk is not None:
+                extents, _ = _count(_orient(trunk), fps, check.min_rep_s
+                                    or opts.default_min_rep_s, opts.fallback_rise_pct,
+                                    opts.rel_prominence)
+                res.counted_by = "trunk_height" if extents else res.counted_by
     rise_deg = rom_spec["measure"] == "rise" and check.rom["unit"] == "deg"
     # the range is reported only from the filming view: at three-quarter the angle is
     # foreshortened (about 15 degrees too small on real squats) though the count holds
