@@ -64,20 +64,7 @@ def analyze_keypoints(
     seq = K.as_sequence(seq) if len(seq) else np.zeros((0, 17, 3), np.float32)
     fps = float(fps) if fps and fps > 0 else 30.0
     hint = exercise_hint if exercise_hint in VOCABULARY else None
-    version = getattr(classifier, "version", None)
-    result = {
-        "exercise": _empty(),
-        "rep_count": 0,
-        "reps": [],
-        "feedback": [],
-        "reference_id": None,
-        "reference_distance": None,
-        "form": {"verdict": "uncertain", "score": None, "findings": []},
-        "person_detected": False,
-        "analyzed_as": None,
-        "exercise_hint": exercise_hint,
-        "models": {"classifier": version},
-    }
+    result = _empty_result(exercise_hint, getattr(classifier, "version", None))
     T = seq.shape[0]
     present = K.person_present(seq) if T else np.zeros(0, bool)
     if T == 0 or present.mean() < MIN_PERSON_FRACTION or present.sum() == 0:
@@ -88,14 +75,53 @@ def analyze_keypoints(
     offset, last = int(idx[0]), int(idx[-1])
     core = seq[offset : last + 1]
 
-    if classifier is not None:
-        exercise = classifier.predict(core, width, height, fps=fps)
-    else:
-        exercise = _empty()
+    exercise = classifier.predict(core, width, height, fps=fps) if classifier else _empty()
     result["exercise"] = exercise
+    used, notes = _exercise_used(exercise, hint)
+    result["analyzed_as"] = used
+    if used is None:
+        # repetitions still count, from the dominant joint motion (no form judgement)
+        reps = segment_repetitions(core, fps, None) if T > 1 else []
+        result["rep_count"] = len(reps)
+        result["reps"] = [dict(_rep_timing(r, offset, fps), angles={}, issues=[]) for r in reps]
+        result["feedback"] = [F.UNKNOWN_EXERCISE]
+        return result
+
+    candidates = [r for r in references if r.exercise == used]
+    reps = segment_repetitions(core, fps, used) if T > 1 else []
+    ref, dist = nearest_reference(core, reps, candidates) if candidates else (None, float("inf"))
+    if ref is not None:
+        result["reference_id"] = ref.name
+        result["reference_distance"] = round(float(dist), 4) if np.isfinite(dist) else None
+    if T == 1:
+        result["feedback"] = notes + [F.STILL_IMAGE]
+        return result
+    result["rep_count"] = len(reps)
+    _judge(result, core, fps, used, reps, ref, offset, notes, threshold, form_model)
+    return result
+
+
+def _empty_result(exercise_hint: str | None, classifier_version: str | None) -> dict:
+    return {
+        "exercise": _empty(),
+        "rep_count": 0,
+        "reps": [],
+        "feedback": [],
+        "reference_id": None,
+        "reference_distance": None,
+        "form": {"verdict": "uncertain", "score": None, "findings": []},
+        "person_detected": False,
+        "analyzed_as": None,
+        "exercise_hint": exercise_hint,
+        "models": {"classifier": classifier_version},
+    }
+
+
+def _exercise_used(exercise: dict, hint: str | None) -> tuple[str | None, list[str]]:
+    """The exercise the movement is analysed as (the classifier's label, else the client's
+    hint), and a note when the two disagree or the classifier was not confident."""
     label = exercise["label"]
     used = label if label in VOCABULARY else hint
-    result["analyzed_as"] = used
     notes: list[str] = []
     cands = exercise["candidates"]
     top_guess = cands[0]["label"] if cands else "none"
@@ -110,29 +136,14 @@ def analyze_keypoints(
             f"{F.exercise_name(label)} "
             f"({exercise['confidence']:.0%}); analyzed as {F.exercise_name(label)}."
         )
-    if used is None:
-        # repetitions still count, from the dominant joint motion (no form judgement)
-        reps = segment_repetitions(core, fps, None) if T > 1 else []
-        result["rep_count"] = len(reps)
-        result["reps"] = [dict(_rep_timing(r, offset, fps), angles={}, issues=[]) for r in reps]
-        result["feedback"] = [F.UNKNOWN_EXERCISE]
-        return result
+    return used, notes
 
-    candidates = [r for r in references if r.exercise == used]
-    if T == 1:
-        ref, dist = nearest_reference(core, [], candidates)
-        if ref is not None:
-            result["reference_id"] = ref.name
-            result["reference_distance"] = round(float(dist), 4) if np.isfinite(dist) else None
-        result["feedback"] = notes + [F.STILL_IMAGE]
-        return result
 
-    reps = segment_repetitions(core, fps, used)
-    result["rep_count"] = len(reps)
-    ref, dist = nearest_reference(core, reps, candidates) if candidates else (None, float("inf"))
-    if ref is not None:
-        result["reference_id"] = ref.name
-        result["reference_distance"] = round(float(dist), 4) if np.isfinite(dist) else None
+def _judge(result: dict, core, fps: float, used: str, reps, ref, offset: int,
+           notes: list[str], threshold, form_model) -> None:
+    """Form per repetition (the judge), angle differences against the reference (information;
+    issues only for joints the view shows reliably and never when the form is good), and the
+    feedback sentences."""
     comparisons = (
         compare(core, reps, ref.keypoints, ref.reps, threshold, exercise=used)
         if (ref and reps)
@@ -171,4 +182,3 @@ def analyze_keypoints(
     else:
         result["feedback"] = notes + F.form_sentences(form, used, len(reps), angle_issues,
                                                       has_reference=ref is not None)
-    return result

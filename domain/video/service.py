@@ -18,6 +18,7 @@ already written is reused, so a re-delivered task or a swept job resumes cleanly
 
 from __future__ import annotations
 
+import io
 import math
 import os
 import shutil
@@ -115,6 +116,70 @@ def _atomic_npz(path: Path, **arrays) -> None:
     tmp = path.with_name(f"{path.stem}.{uuid.uuid4().hex[:8]}.tmp.npz")
     np.savez_compressed(tmp, **arrays)
     os.replace(tmp, path)
+
+
+# ---------------------------------------------------------------- new analyses (the web layer)
+
+#: an upload's own suffix is kept only when it is one of these (else .mp4, or .png for a photo)
+SAFE_SUFFIXES = {".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi", ".jpg", ".jpeg", ".png"}
+
+
+def check_hint(hint: str | None) -> str | None:
+    """An exercise hint from a client: one of the vocabulary's labels (or none)."""
+    from domain.video.vocabulary import VOCABULARY
+
+    if hint in (None, ""):
+        return None
+    if hint not in VOCABULARY:
+        error = DomainError("the request has invalid fields", code="validation_error")
+        error.errors = {"exercise": [f"must be one of: {', '.join(VOCABULARY)}"]}
+        raise error
+    return hint
+
+
+def check_reference_upload(user: User) -> None:
+    """Only clinicians of a clinic may upload references (they become the clinic's)."""
+    if user.role != "clinician" or not user.clinic_id:
+        raise DomainError("only clinicians of a clinic may upload references", code="forbidden",
+                          http_status=403)
+
+
+def original_target(user_id: str, analysis_id: str, filename: str | None, kind: str) -> Path:
+    """Where an upload is kept: original.<its suffix when safe> in the analysis' folder."""
+    suffix = os.path.splitext(filename or "")[1].lower()
+    suffix = suffix if suffix in SAFE_SUFFIXES else (".png" if kind == "image" else ".mp4")
+    return analysis_dir(user_id, analysis_id) / f"original{suffix}"
+
+
+def new_media_analysis(session: Session, *, analysis_id: str, user_id: str, job_id: str,
+                       info, hint: str | None, filename: str | None, target: Path, size: int,
+                       is_reference: bool) -> Analysis:
+    """The row of an accepted video or photo upload (`info`: its probed MediaInfo)."""
+    analysis = Analysis(
+        id=analysis_id, user_id=user_id, source=info.kind, status="queued", exercise_hint=hint,
+        original_filename=os.path.basename(filename or "")[:255],
+        media_path=storage.relative(target), media_bytes=size, media_info=info.to_dict(),
+        is_reference=is_reference, job_id=job_id)
+    session.add(analysis)
+    return analysis
+
+
+def new_keypoint_analysis(session: Session, *, analysis_id: str, user_id: str, job_id: str,
+                          frames: np.ndarray, fps: float, width: float, height: float,
+                          hint: str | None) -> Analysis:
+    """Store on-device keypoints (keypoints.npz) and their analysis row."""
+    target = analysis_dir(user_id, analysis_id) / "keypoints.npz"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, keypoints=frames, fps=fps, width=width, height=height)
+    target.write_bytes(buffer.getvalue())
+    analysis = Analysis(
+        id=analysis_id, user_id=user_id, source="keypoints", status="queued", exercise_hint=hint,
+        keypoints_path=storage.relative(target), job_id=job_id,
+        media_info={"kind": "keypoints", "fps": fps, "width": width, "height": height,
+                    "nb_frames": len(frames), "duration_s": round(len(frames) / fps, 3)})
+    session.add(analysis)
+    return analysis
 
 
 # ---------------------------------------------------------------- planning

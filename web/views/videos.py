@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import io
-import os
 import shutil
 
 import numpy as np
@@ -15,7 +13,7 @@ from config import settings
 from domain.jobs import kinds
 from domain.privacy import ORIGINAL_DELETED
 from domain.video import service as video_service
-from domain.video.media import MediaError, probe
+from domain.video.media import probe
 from domain.video.vocabulary import VOCABULARY
 from infra import storage
 from models import Analysis, AnalysisResult
@@ -31,12 +29,11 @@ from web.ratelimit import keypoints_limit, upload_limit
 from web.schemas.common import JobAcceptedSchema
 from web.schemas.plans import PagedUserIdQuerySchema
 from web.schemas.videos import AnalysisSchema, KeypointAnalysisSchema, UploadFormSchema
+from web.service_errors import answered_as_api_errors
 from web.uploads import claim, uploaded_path
 
 blp = Blueprint("videos", __name__, url_prefix="/api/v1", description="Exercise analysis")
 
-EXERCISE_HINTS = tuple(VOCABULARY)
-SAFE_SUFFIXES = {".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi", ".jpg", ".jpeg", ".png"}
 
 
 def analysis_to_dict(analysis: Analysis, history: list[AnalysisResult] | None = None) -> dict:
@@ -57,15 +54,6 @@ def analysis_to_dict(analysis: Analysis, history: list[AnalysisResult] | None = 
                      "job_id": r.job_id, "rep_count": r.result.get("rep_count"),
                      "label": (r.result.get("exercise") or {}).get("label")} for r in history],
     }
-
-
-def _check_hint(hint: str | None) -> str | None:
-    if hint in (None, ""):
-        return None
-    if hint not in EXERCISE_HINTS:
-        raise ApiError(422, "validation_error", "the request has invalid fields",
-                       errors={"exercise": [f"must be one of: {', '.join(EXERCISE_HINTS)}"]})
-    return hint
 
 
 @blp.route("/videos", methods=["POST"], endpoint="upload")
@@ -96,33 +84,27 @@ def upload_video():
                        errors={"file": ["a file part named 'file' is required"]})
     form = UploadFormSchema().load({k: v for k, v in request.form.items()
                                     if k in ("exercise", "reference")})
-    hint = _check_hint(form.get("exercise"))
     is_reference = bool(form.get("reference"))
-    if is_reference and (current_user().role != "clinician" or not current_user().clinic_id):
-        raise ApiError(403, "forbidden", "only clinicians of a clinic may upload references")
     path = uploaded_path(part)
-    try:
+    with answered_as_api_errors():
+        hint = video_service.check_hint(form.get("exercise"))
+        if is_reference:
+            video_service.check_reference_upload(current_user())
         info = probe(path, max_seconds=settings.max_video_seconds,
                      max_pixels=settings.max_video_pixels, timeout_s=settings.probe_timeout_s)
-    except MediaError as exc:
-        raise ApiError(exc.http_status, exc.code, exc.message) from None
-
-    analysis_id = new_id()
-    suffix = os.path.splitext(part.filename or "")[1].lower()
-    suffix = suffix if suffix in SAFE_SUFFIXES else (".png" if info.kind == "image" else ".mp4")
-    target_dir = video_service.analysis_dir(current_user().id, analysis_id)
-    target = target_dir / f"original{suffix}"
-    size = path.stat().st_size
+    analysis_id, size = new_id(), path.stat().st_size
+    target = video_service.original_target(current_user().id, analysis_id, part.filename,
+                                           info.kind)
+    target_dir = target.parent
     check_quota(current_user().id, size)
 
     def record(job):
         check_quota(current_user().id, size, lock=True)  # concurrent uploads of this user
         job.subject_id = analysis_id
-        db_session().add(Analysis(
-            id=analysis_id, user_id=current_user().id, source=info.kind, status="queued",
-            exercise_hint=hint, original_filename=os.path.basename(part.filename or "")[:255],
-            media_path=storage.relative(target), media_bytes=size, media_info=info.to_dict(),
-            is_reference=is_reference, job_id=job.id))
+        video_service.new_media_analysis(
+            db_session(), analysis_id=analysis_id, user_id=current_user().id, job_id=job.id,
+            info=info, hint=hint, filename=part.filename, target=target, size=size,
+            is_reference=is_reference)
         # Move into place inside the transaction: if the commit fails, the file is removed.
         target_dir.mkdir(parents=True, exist_ok=True)
         shutil.move(str(path), target)
@@ -152,7 +134,8 @@ def upload_keypoints(body: dict):
     first = replay(kinds.KEYPOINTS_ANALYZE)
     if first is not None:
         return first
-    hint = _check_hint(body.get("exercise"))
+    with answered_as_api_errors():
+        hint = video_service.check_hint(body.get("exercise"))
     frames: np.ndarray = body["frames"]
     duration = len(frames) / body["fps"]
     if duration > settings.max_video_seconds:
@@ -161,21 +144,13 @@ def upload_keypoints(body: dict):
                        f"{settings.max_video_seconds:.0f} s")
     analysis_id = new_id()
     target_dir = video_service.analysis_dir(current_user().id, analysis_id)
-    target = target_dir / "keypoints.npz"
 
     def record(job):
         job.subject_id = analysis_id
-        target_dir.mkdir(parents=True, exist_ok=True)
-        buffer = io.BytesIO()
-        np.savez_compressed(buffer, keypoints=frames, fps=body["fps"], width=body["width"],
-                            height=body["height"])
-        target.write_bytes(buffer.getvalue())
-        db_session().add(Analysis(
-            id=analysis_id, user_id=current_user().id, source="keypoints", status="queued",
-            exercise_hint=hint, keypoints_path=storage.relative(target), job_id=job.id,
-            media_info={"kind": "keypoints", "fps": body["fps"], "width": body["width"],
-                        "height": body["height"], "nb_frames": len(frames),
-                        "duration_s": round(duration, 3)}))
+        video_service.new_keypoint_analysis(
+            db_session(), analysis_id=analysis_id, user_id=current_user().id, job_id=job.id,
+            frames=frames, fps=body["fps"], width=body["width"], height=body["height"],
+            hint=hint)
 
     try:
         return enqueue(kinds.KEYPOINTS_ANALYZE, subject_type="analysis", subject_id=analysis_id,
