@@ -50,7 +50,16 @@ SYNTHETIC = (
     ("plank", "front-plank", 0.0, 20.0),
     ("single_leg_stance", "single-leg-stance", 80.0, 15.0),
     ("single_leg_stance", "foam-pad-balance", 80.0, 25.0),
+    ("knee_bend", "spanish-squat", 70.0, None), ("knee_bend", "bosu-squat", 70.0, None),
+    ("knee_bend", "single-leg-mini-squat", 40.0, None),
+    ("knee_bend", "pistol-squat", 110.0, None), ("knee_bend", "squat-jumps", 75.0, None),
+    ("heel_raise", "eccentric-heel-drop-straight", 0.07, None),
+    ("heel_raise", "isometric-calf-hold", 0.05, 30.0),
+    ("hamstring_curl_inverted", "terminal-knee-extension", 35.0, None),
 )
+#: exercises counted on the synthetic generator of :mod:`domain.video.synthetic` (no 3-D truth
+#: there: counts only)
+GYM_SYNTHETIC = (("jumping_jacks", "jumping-jacks", "front"),)
 
 
 @dataclass
@@ -209,8 +218,9 @@ def synthetic_cases(seeds: int = 4, opts: MeasureOptions | None = None) -> list[
             for yaw, view in views:
                 rng = np.random.default_rng(seed)
                 n = int(rng.integers(1, 6))
-                s = generate(template, amount, n_reps=n, hold_s=hold, yaw=yaw, seed=seed,
-                             side=1 if seed % 2 else -1)
+                s = generate(template.removesuffix("_inverted"), amount, n_reps=n, hold_s=hold,
+                             yaw=yaw, seed=seed, side=1 if seed % 2 else -1,
+                             invert=template.endswith("_inverted"))
                 r = measure_movement(s.keypoints, s.fps, check, "intermediate", opts)
                 case = Case(ex, "synthetic", f"{template}_s{seed}", view,
                             None if hold else n, r.rep_count,
@@ -228,6 +238,17 @@ def synthetic_cases(seeds: int = 4, opts: MeasureOptions | None = None) -> list[
                             case.rom_true = float(np.ptp(t))
                             case.rom_measured = r.rom
                 out.append(case)
+    from ..synthetic import generate as generate_gym
+
+    for label, ex, view in GYM_SYNTHETIC:
+        for seed in range(seeds * 2):
+            rng = np.random.default_rng(seed)
+            g = generate_gym(label, n_reps=int(rng.integers(1, 8)), fps=10.0, view=view,
+                             seed=seed)
+            r = measure_movement(g.keypoints, g.fps, checks[ex], "intermediate", opts)
+            out.append(Case(ex, "synthetic", f"{label}_s{seed}", view, g.rep_count,
+                            r.rep_count, meta={"detected_view": r.view_detected,
+                                               "counted_by": r.counted_by}))
     return out
 
 

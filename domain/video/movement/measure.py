@@ -282,6 +282,9 @@ def _measure_hold(fps, body, check: CameraCheck, res: MovementResult, opts: Meas
     if sig is None:
         res.hold_s, res.hold_total_s = 0.0, 0.0
         return
+    if check.signal["measure"] == "rise":
+        # a height is only meaningful above the standing level: the clip's lowest stretch
+        sig = sig - float(np.percentile(sig, 5))
     lo, hi = res.hold_target
     ok = (sig >= lo) & (sig <= hi)
     if check.signal["measure"] == "body_line":

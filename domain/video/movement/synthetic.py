@@ -192,9 +192,11 @@ def render(P3: np.ndarray, yaw_deg: float, elevation_deg: float, rng, noise: boo
 
 def generate(template: str, amount: float, *, n_reps: int = 3, hold_s: float | None = None,
              fps: float = 10.0, yaw: float = 90.0, elevation: float = 10.0, seed: int = 0,
-             side: int = 1, noise: bool = True) -> SynthMovement:
+             side: int = 1, noise: bool = True, invert: bool = False) -> SynthMovement:
     """``n_reps`` repetitions (or, with ``hold_s``, one hold) of ``template`` at ``amount``
-    (degrees, or metres for a heel raise), seen from ``yaw`` (90 = the subject's left side)."""
+    (degrees, or metres for a heel raise), seen from ``yaw`` (90 = the subject's left side).
+    ``invert``: the rest pose is the template's extreme and the movement goes to its start
+    (a terminal knee extension is a hamstring curl's pose track run backwards)."""
     rng = np.random.default_rng(seed)
     body = Body.random(rng)
     if hold_s is not None:
@@ -204,7 +206,8 @@ def generate(template: str, amount: float, *, n_reps: int = 3, hold_s: float | N
         ph, _ = phase_track(n_reps, fps, rng.uniform(1.8, 3.0), rng, rng.uniform(0.3, 0.8),
                             rng.uniform(0.3, 0.8), rng.uniform(0.2, 0.8))
         reps = n_reps
-    P3 = np.stack([pose(template, float(p), body, amount, side) for p in ph])
+    track = 1.0 - ph if invert else ph
+    P3 = np.stack([pose(template, float(p), body, amount, side) for p in track])
     kp = render(P3, yaw, elevation, rng, noise)
     return SynthMovement(kp, P3, fps, reps, ph, {"template": template, "amount": amount,
                                                  "yaw": yaw, "body": body})
