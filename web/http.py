@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import re
 import time
@@ -95,9 +96,21 @@ def _begin_request() -> None:
     current_request_id.set(rid)
 
 
+def _quote_in_error_body(response: Response, rid: str) -> None:
+    """An error answered by code that does not go through web.errors (a health check, an
+    extension) still quotes the request id."""
+    if response.status_code < 400 or not response.is_json or response.direct_passthrough:
+        return
+    body = response.get_json(silent=True)
+    if isinstance(body, dict) and "code" in body and "request_id" not in body:
+        body["request_id"] = rid
+        response.set_data(json.dumps(body))
+
+
 def _finish_response(response: Response) -> Response:
     rid = g.get("request_id") or request_id() or new_request_id()
     response.headers[REQUEST_ID_HEADER] = rid
+    _quote_in_error_body(response, rid)
     if wants_etag(response):
         response.set_etag(body_etag(response.get_data()))
         response.headers["Cache-Control"] = "private, no-cache"

@@ -164,3 +164,22 @@ def test_conditional_rules_match_the_real_routes(app):
     patterns = {http.rule_pattern(rule.rule) for rule in app.url_map.iter_rules()
                 if "GET" in rule.methods}
     assert patterns >= http.CONDITIONAL_RULES
+
+
+def test_error_bodies_made_elsewhere_quote_the_request_id():
+    app = Flask(__name__)
+
+    @app.get("/not-ready")
+    def not_ready():
+        return jsonify({"code": "not_ready", "message": "redis"}), 503
+
+    @app.get("/fine")
+    def fine():
+        return jsonify({"code": "x"})
+
+    http.init_app(app)
+    client = app.test_client()
+    answer = client.get("/not-ready", headers={"X-Request-Id": "probe-000001"})
+    assert answer.status_code == 503
+    assert answer.json == {"code": "not_ready", "message": "redis", "request_id": "probe-000001"}
+    assert "request_id" not in client.get("/fine").json  # only error bodies
