@@ -4,8 +4,10 @@ An apispec plugin (flask-smorest calls it for each path) adds, where a view did 
 - ``operationId`` from the method and the path (the contract), e.g. ``post_auth_token``,
   ``get_plans_plan_id``: client generators name their functions after it, and a name made
   from the path stays the same when a view function is renamed;
-- the ``Idempotency-Key`` header on every POST that answers 202 (work enqueued);
-- ``If-None-Match`` and the ``304`` answer on the reads that carry an ETag (web/http.py).
+- the ``Idempotency-Key`` header on every POST that answers 202 (work enqueued), and the
+  ``Location`` header of every 202 (the job to poll);
+- ``If-None-Match``, the ``ETag`` header and the ``304`` answer on the reads that carry an ETag
+  (web/http.py).
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ IF_NONE_MATCH = {
 }
 NOT_MODIFIED = {"description": "Not modified since the ETag given in If-None-Match.",
                 "headers": {"ETag": {"schema": {"type": "string"}}}}
+ETAG = {"schema": {"type": "string"}, "description": "send it back in If-None-Match"}
+LOCATION = {"schema": {"type": "string"}, "description": "the job to poll: /api/v1/jobs/{id}"}
 
 
 def operation_id(method: str, rule: str) -> str:
@@ -61,11 +65,16 @@ class ClientFriendlyPlugin(BasePlugin):
             responses = op.setdefault("responses", {})
             params = op.setdefault("parameters", [])
             named = {(p.get("in"), p.get("name")) for p in params if isinstance(p, dict)}
-            if method == "post" and ("202" in responses or 202 in responses) \
-                    and ("header", "Idempotency-Key") not in named:
-                params.append(dict(IDEMPOTENCY_KEY))
+            accepted = responses.get("202", responses.get(202))
+            if isinstance(accepted, dict):  # anything slow: a job to poll
+                accepted.setdefault("headers", {}).setdefault("Location", dict(LOCATION))
+                if method == "post" and ("header", "Idempotency-Key") not in named:
+                    params.append(dict(IDEMPOTENCY_KEY))
             if method == "get" and conditional:
                 if ("header", "If-None-Match") not in named:
                     params.append(dict(IF_NONE_MATCH))
                 responses.setdefault("304", dict(NOT_MODIFIED))
+                ok = responses.get("200", responses.get(200))
+                if isinstance(ok, dict):
+                    ok.setdefault("headers", {}).setdefault("ETag", dict(ETAG))
         return None

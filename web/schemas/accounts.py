@@ -3,6 +3,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from domain.accounts import MIN_PASSWORD_LENGTH
+from models.accounts import ROLES
 from web.schemas.common import StrictSchema, UtcDateTime
 
 _password = ma.fields.String(
@@ -40,7 +41,7 @@ class RefreshRequestSchema(StrictSchema):
 class UserSchema(ma.Schema):
     id = ma.fields.String(required=True)
     email = ma.fields.String(required=True)
-    role = ma.fields.String(required=True)
+    role = ma.fields.String(required=True, validate=ma.validate.OneOf(ROLES))
     clinic_id = ma.fields.String(allow_none=True)
     created_at = UtcDateTime()
 

@@ -39,8 +39,10 @@ def test_every_operation_has_a_unique_id(spec):
     assert len(ids) == len(set(ids)) and all(ids)
 
 
-def test_enqueueing_posts_take_an_idempotency_key(spec):
+def test_enqueueing_posts_take_an_idempotency_key_and_answer_a_location(spec):
     for method, path, op in _operations(spec):
+        if "202" in op["responses"]:
+            assert "Location" in op["responses"]["202"]["headers"], path
         if method == "post" and "202" in op["responses"]:
             headers = {p["name"] for p in op.get("parameters", []) if p["in"] == "header"}
             assert "Idempotency-Key" in headers, path
@@ -51,6 +53,7 @@ def test_polled_reads_document_if_none_match_and_304(spec):
                  "/api/v1/videos/{analysis_id}", "/api/v1/analyses/{analysis_id}"):
         op = spec["paths"][path]["get"]
         assert "304" in op["responses"], path
+        assert "ETag" in op["responses"]["200"]["headers"], path
         assert any(p["name"] == "If-None-Match" for p in op["parameters"]), path
 
 
@@ -65,3 +68,8 @@ def test_auth_and_export_operations_are_documented(spec):
     html_op = spec["paths"]["/api/v1/plans/{plan_id}/report.html"]["get"]
     assert "text/html" in html_op["responses"]["200"]["content"]
     assert "request_id" in spec["components"]["schemas"]["Error"]["properties"]
+
+
+def test_roles_are_an_enum(spec):
+    assert spec["components"]["schemas"]["User"]["properties"]["role"]["enum"] == [
+        "patient", "clinician", "ops"]
