@@ -56,6 +56,10 @@ SYNTHETIC = (
     ("heel_raise", "eccentric-heel-drop-straight", 0.07, None),
     ("heel_raise", "isometric-calf-hold", 0.05, 30.0),
     ("hamstring_curl_inverted", "terminal-knee-extension", 35.0, None),
+    ("straight_leg_raise", "straight-leg-raise", 45.0, None),
+    ("heel_slide", "heel-slides", 90.0, None), ("clamshell", "clamshells", 30.0, None),
+    ("step_up", "step-ups", 0.2, None), ("bridge", "single-leg-glute-bridge", 1.0, None),
+    ("hamstring_curl", "standing-quad-stretch", 130.0, 20.0),
 )
 #: exercises counted on the synthetic generator of :mod:`domain.video.synthetic` (no 3-D truth
 #: there: counts only)
@@ -219,7 +223,9 @@ def synthetic_cases(seeds: int = 4, opts: MeasureOptions | None = None) -> list[
                 rng = np.random.default_rng(seed)
                 n = int(rng.integers(1, 6))
                 s = generate(template.removesuffix("_inverted"), amount, n_reps=n, hold_s=hold,
-                             yaw=yaw, seed=seed, side=1 if seed % 2 else -1,
+                             # repetitions with either leg; holds as instructed, the working
+                             # leg nearer the camera (the subject's left at yaw 90)
+                             yaw=yaw, seed=seed, side=1 if hold or seed % 2 else -1,
                              invert=template.endswith("_inverted"))
                 r = measure_movement(s.keypoints, s.fps, check, "intermediate", opts)
                 case = Case(ex, "synthetic", f"{template}_s{seed}", view,

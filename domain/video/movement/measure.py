@@ -216,15 +216,20 @@ def _measure_reps(seq, fps, body, check: CameraCheck, res: MovementResult,
     rom_spec = check.rom["signal"]
     rom_sig = _smooth(signals.compute(body, rom_spec), fps)
     extents: list[tuple[int, int, int]] = []
+    sig = None
     if view_ok:
         count_spec = check.signal
-        sig = rom_sig if count_spec == rom_spec else _smooth(signals.compute(body, count_spec),
-                                                             fps)
-        if sig is not None:
-            oriented = -sig if count_spec.get("toward") == "min" else sig
-            min_rep = check.min_rep_s or opts.default_min_rep_s
-            extents, _ = _count(oriented, fps, min_rep, float(check.min_amplitude),
-                                opts.rel_prominence)
+        raw = signals.compute(body, count_spec)
+        # a signal seen in under half the frames (a segment pointing at the camera) is unusable
+        if np.isfinite(raw).mean() >= 0.5:
+            sig = rom_sig if count_spec == rom_spec else _smooth(raw, fps)
+        if sig is None:
+            res.not_measured.append(f"{res.rom_name}: not visible in this video")
+    if sig is not None:
+        oriented = -sig if count_spec.get("toward") == "min" else sig
+        min_rep = check.min_rep_s or opts.default_min_rep_s
+        extents, _ = _count(oriented, fps, min_rep, float(check.min_amplitude),
+                            opts.rel_prominence)
         res.counted_by = "specification"
     else:
         reps = segment_repetitions(seq, fps, None)
@@ -242,8 +247,8 @@ def _measure_reps(seq, fps, body, check: CameraCheck, res: MovementResult,
     rise_deg = rom_spec["measure"] == "rise" and check.rom["unit"] == "deg"
     # the range is reported only from the filming view: at three-quarter the angle is
     # foreshortened (about 15 degrees too small on real squats) though the count holds
-    rom_ok = view_ok and body.view == check.view
-    if view_ok and not rom_ok:
+    rom_ok = view_ok and body.view == check.view and sig is not None
+    if view_ok and sig is not None and not rom_ok:
         res.not_measured.append(
             f"{res.rom_name}: film {VIEW_WORDS[check.view or 'side']} to measure the range; "
             f"this video looks filmed {VIEW_WORDS.get(body.view, body.view)}")

@@ -153,7 +153,12 @@ def compute(body: Body, signal: dict) -> np.ndarray:
         if parts == "thighs":
             vl = _pt(body, "knee", 0) - _pt(body, "hip", 0)
             vr = _pt(body, "knee", 1) - _pt(body, "hip", 1)
-            return angle(vl, np.zeros_like(vl), vr)
+            out = angle(vl, np.zeros_like(vl), vr)
+            # a thigh pointing at the camera has no meaningful 2-D direction: drop frames where
+            # either thigh is shorter than half the torso in the picture
+            short = ((np.linalg.norm(vl, axis=-1) < 0.5 * body.torso)
+                     | (np.linalg.norm(vr, axis=-1) < 0.5 * body.torso))
+            return np.where(short, np.nan, out)
         d = _pt(body, "ankle", 0) - _pt(body, "ankle", 1)
         if parts == "ankles_x":
             return 100.0 * np.abs(d[:, 0]) / _shoulder_width(body)

@@ -153,6 +153,73 @@ def pose(template: str, p: float, body: Body, amount: float, side: int = 1) -> n
             el = np.array([shp[0], 0.03, shp[2]])
             arms[s] = (el, el + np.array([0.0, 0.0, body.forearm]))
         return _assemble(body, mid_hip, un, f, arms, legs, lat=left)
+    if template in ("straight_leg_raise", "heel_slide"):
+        # supine along +z (head at z<0), facing the ceiling; the working leg moves
+        left = X.copy()
+        mid_hip = np.array([0.0, 0.10, 0.0])
+        un = np.array([0.0, 0.0, -1.0])
+        ms = mid_hip + body.torso * un
+        legs = {}
+        for s in (1, -1):
+            hip = mid_hip + s * body.hip_half * left
+            straight = hip + np.array([0.0, -0.04, body.thigh + body.shin])
+            if s != side:
+                legs[s] = (hip + (straight - hip) * body.thigh / (body.thigh + body.shin),
+                           straight)
+                continue
+            if template == "straight_leg_raise":  # hip flexion with a straight knee
+                a = np.radians(p * amount)
+                d = np.array([0.0, np.sin(a), np.cos(a)])
+                legs[s] = (hip + body.thigh * d, hip + (body.thigh + body.shin) * d)
+            else:  # heel slides toward the buttock on the floor: knee flexion by IK
+                k = np.radians(p * amount)
+                reach = np.sqrt(body.thigh**2 + body.shin**2
+                                - 2 * body.thigh * body.shin * np.cos(np.pi - k))
+                ankle = np.array([hip[0], 0.06, np.sqrt(max(reach**2 - 0.04**2, 1e-4))])
+                legs[s] = (_ik(hip, ankle, body.thigh, body.shin, Y), ankle)
+        arms = {}
+        for s in (1, -1):
+            shp = ms + s * body.shoulder_half * left
+            el = shp - body.upper_arm * un
+            arms[s] = (el, el - body.forearm * un)
+        return _assemble(body, mid_hip, un, Y, arms, legs, lat=left)
+    if template == "clamshell":
+        # side-lying, hips 45 and knees 90 degrees bent, feet together; the top knee opens by
+        # turning the top leg about the hip-ankle axis
+        phis = {1: (45.0, -45.0), -1: (45.0, -45.0)}
+        P = _standing(body, phis)
+        hip, ankle = P[12], P[16]
+        axis = (ankle - hip) / np.linalg.norm(ankle - hip)
+        a = -np.radians(p * amount * 1.6)  # the knee travels on a circle about that axis
+        v = P[14] - hip
+        v = (v * np.cos(a) + np.cross(axis, v) * np.sin(a)
+             + axis * np.dot(axis, v) * (1 - np.cos(a)))
+        P[14] = hip + v
+        turn = np.array([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+        return P @ turn.T
+    if template == "step_up":
+        # lead foot on a step ``amount`` metres high; the body rises onto it
+        step = amount
+        leg = body.thigh + body.shin
+        left = X.copy()
+        lead_ankle = np.array([side * body.hip_half, step, 0.28])
+        hip_lo = np.array([0.0, 0.93 * leg, 0.0])
+        hip_hi = np.array([0.0, step + 0.985 * leg, 0.26])
+        mid_hip = hip_lo + p * (hip_hi - hip_lo)
+        legs = {}
+        for s in (1, -1):
+            hip = mid_hip + s * body.hip_half * left
+            if s == side:
+                ankle = lead_ankle
+            else:
+                lift = np.clip((p - 0.5) * 2, 0, 1)
+                ankle = np.array([hip[0], lift * step + 0.08 * np.sin(np.pi * lift),
+                                  0.28 * lift - 0.05 * (1 - lift)])
+            legs[s] = (_ik(hip, ankle, body.thigh, body.shin, Z), ankle)
+        u = np.array([0.0, np.cos(np.radians(8 * (1 - p))), np.sin(np.radians(8 * (1 - p)))])
+        ms = mid_hip + body.torso * u
+        P = _assemble(body, mid_hip, u, Z, _arms_down(body, ms, left, u, Z), legs, lat=left)
+        return P
     raise ValueError(f"unknown template {template!r}")
 
 
@@ -231,7 +298,13 @@ def true_signal(P3: np.ndarray, signal: dict) -> np.ndarray | None:
     """The specification's joint-angle quantity measured on the 3-D points (None for
     quantities without a 3-D truth here)."""
     m, side = signal["measure"], signal.get("side")
-    if m == "flexion":
+    if m == "flexion" and signal["joint"] == "hip":
+        # anatomical hip flexion: the thigh against the trunk's axis (mid-hip to mid-shoulder),
+        # not against the same side's shoulder, which sits further out than the hip
+        trunk = P3[:, [5, 6]].mean(axis=1) - P3[:, [11, 12]].mean(axis=1)
+        per = [180.0 - _ang3(P3[:, _J["hip"][s]] + trunk, P3[:, _J["hip"][s]],
+                             P3[:, _J["knee"][s]]) for s in (0, 1)]
+    elif m == "flexion":
         a, b, c = _FLEX[signal["joint"]]
         per = [180.0 - _ang3(P3[:, _J[a][s]], P3[:, _J[b][s]], P3[:, _J[c][s]]) for s in (0, 1)]
     elif m == "separation" and signal["parts"] == "thighs":
