@@ -71,8 +71,7 @@ def check_key(key: str) -> str:
     if not isinstance(key, str) or not key or key.startswith("/") or "\\" in key \
             or "\x00" in key:
         raise ValueError("path escapes the storage directory")
-    parts = key.split("/")
-    if any(part in ("", ".", "..") for part in parts[:-1]) or parts[-1] in (".", ".."):
+    if any(part in ("", ".", "..") for part in key.split("/")):
         raise ValueError("path escapes the storage directory")
     return key
 
@@ -446,7 +445,7 @@ class S3Storage(Storage):
                 self.fs.rm(paths)  # batched DeleteObjects
 
     def list(self, prefix: str = "") -> list[StoredObject]:
-        base = self._path(_prefix(prefix)) if prefix.strip("/") else \
+        base = self._path(_prefix(prefix).rstrip("/")) + "/" if prefix.strip("/") else \
             "/".join(p for p in (self.bucket, self.prefix) if p) + "/"
         try:
             found = self.fs.find(base, detail=True)

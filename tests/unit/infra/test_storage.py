@@ -112,7 +112,8 @@ def test_absent_files_and_bad_keys(store):
     with pytest.raises(FileNotFoundError):
         store.size("users/u1/nothing.mp4")
     assert not store.exists("users/u1/nothing.mp4")
-    for bad in ("../etc/passwd", "/etc/passwd", "users/../../x", "users//x", "", "a\\b"):
+    for bad in ("../etc/passwd", "/etc/passwd", "users/../../x", "users//x", "", "a\\b",
+                "users/u1/"):
         with pytest.raises(ValueError):
             store.put_bytes(b"x", bad)
         if bad:  # remove(None or "") means: nothing stored
