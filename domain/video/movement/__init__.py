@@ -3,8 +3,14 @@
 (:mod:`.measure`): repetitions, range of motion of the named joint, hold time, and what the
 camera view could not show."""
 
-from .measure import MeasureOptions, MovementResult, RepMeasure, measure_movement
+from .measure import (
+    MeasureOptions,
+    MovementResult,
+    RepMeasure,
+    measure_exercise,
+    measure_movement,
+)
 from .specs import CameraCheck, load_camera_checks
 
 __all__ = ["CameraCheck", "MeasureOptions", "MovementResult", "RepMeasure", "load_camera_checks",
-           "measure_movement"]
+           "measure_exercise", "measure_movement"]

@@ -67,6 +67,8 @@ class RepMeasure:
     end_s: float
     rom: float | None  # in the specification's rom unit
     peak: float | None  # the rom signal at the extreme
+    to_peak_s: float = 0.0  # start -> extreme (the lifting / lowering phase)
+    from_peak_s: float = 0.0  # extreme -> end (an eccentric heel drop's slow lowering)
 
 
 @dataclass
@@ -86,6 +88,7 @@ class MovementResult:
     rom_unit: str | None = None
     rom: float | None = None  # median over repetitions
     rom_expected: float | None = None  # for the level
+    rom_ratio: float | None = None  # rom / rom_expected
     hold_name: str | None = None
     hold_unit: str | None = None
     hold_s: float | None = None  # longest stretch in position
@@ -153,6 +156,18 @@ def _form(seq, fps, check: CameraCheck, reps: list[RepMeasure]) -> dict | None:
         "not_judged": sorted(k for k, v in crit.items() if not v["judged"]),
         "findings": [f for f in res.get("findings", []) if f.get("criterion") in wanted],
     }
+
+
+def measure_exercise(keypoints, fps: float, exercise_id: str, level: str = "beginner",
+                     options: MeasureOptions | None = None, specs_path=None) -> MovementResult:
+    """:func:`measure_movement` for a library exercise id (``KeyError`` when the library has no
+    such exercise, ``ValueError`` when it has no camera check)."""
+    from .specs import load_camera_checks
+
+    checks = load_camera_checks(specs_path)
+    if exercise_id not in checks:
+        raise KeyError(exercise_id)
+    return measure_movement(keypoints, fps, checks[exercise_id], level, options)
 
 
 def measure_movement(keypoints, fps: float, check: CameraCheck, level: str = "beginner",
@@ -271,11 +286,15 @@ def _measure_reps(seq, fps, body, check: CameraCheck, res: MovementResult,
         out.append(RepMeasure(index=k + 1, start_frame=int(s), peak_frame=int(p),
                               end_frame=int(e), start_s=round(s / fps, 2), end_s=round(e / fps, 2),
                               rom=None if rom is None else round(rom, 1),
-                              peak=None if peak is None else round(peak, 1)))
+                              peak=None if peak is None else round(peak, 1),
+                              to_peak_s=round((p - s) / fps, 2),
+                              from_peak_s=round((e - p) / fps, 2)))
     res.reps = out
     res.rep_count = len(out)
     roms = [r.rom for r in out if r.rom is not None]
     res.rom = round(float(np.median(roms)), 1) if roms else None
+    if res.rom is not None and res.rom_expected:
+        res.rom_ratio = round(res.rom / res.rom_expected, 2)
 
 
 def _measure_hold(fps, body, check: CameraCheck, res: MovementResult, opts: MeasureOptions,

@@ -30,6 +30,8 @@ def test_repetitions_and_range_from_the_filming_view(checks, template, exercise,
     assert r.rom == pytest.approx(truth, abs=8.0)
     assert all(x.start_frame <= x.peak_frame <= x.end_frame for x in r.reps)
     assert r.rom_expected == check.rom["expected"]["intermediate"]
+    assert r.rom_ratio == pytest.approx(r.rom / r.rom_expected, abs=0.01)
+    assert all(x.to_peak_s > 0 and x.from_peak_s > 0 for x in r.reps)
 
 
 def test_heel_raise_is_measured_by_the_body_rising(checks):
@@ -63,6 +65,15 @@ def test_a_sagging_plank_stops_the_hold(checks):
     s = generate("plank", 0.12, hold_s=12.0, yaw=90.0, seed=1)  # hips 12 cm below the line
     r = measure_movement(s.keypoints, s.fps, checks["front-plank"], "advanced")
     assert r.hold_s < 3.0
+
+
+def test_measure_by_exercise_id():
+    from domain.video.movement import measure_exercise
+
+    s = generate("knee_bend", 90.0, n_reps=2, yaw=90.0, seed=5)
+    assert measure_exercise(s.keypoints, s.fps, "sit-to-stand").rep_count == 2
+    with pytest.raises(KeyError):
+        measure_exercise(s.keypoints, s.fps, "no-such-exercise")
 
 
 def test_nobody_too_short_and_unsupported_are_said_plainly(checks):
