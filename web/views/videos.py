@@ -28,7 +28,12 @@ from web.quota import MULTIPART_SLACK, check_quota
 from web.ratelimit import keypoints_limit, upload_limit
 from web.schemas.common import JobAcceptedSchema
 from web.schemas.plans import PagedUserIdQuerySchema
-from web.schemas.videos import AnalysisSchema, KeypointAnalysisSchema, UploadFormSchema
+from web.schemas.videos import (
+    AnalysisSchema,
+    KeypointAnalysisSchema,
+    ReferenceSummarySchema,
+    UploadFormSchema,
+)
 from web.service_errors import answered_as_api_errors
 from web.uploads import claim, uploaded_path
 
@@ -199,7 +204,7 @@ def list_videos(query: dict, pagination_parameters):
 
 @blp.route("/references")
 @login_required()
-@blp.response(200)
+@blp.response(200, ReferenceSummarySchema(many=True))
 def list_references():
     """Expert references the caller's analyses are compared with (global and their clinic's)."""
     return repo.reference_summaries(db_session(), current_user().clinic_id,
