@@ -70,8 +70,11 @@ def screenshots(tmp_path):
     target = Path(os.environ.get(SCREENSHOTS_ENV) or tmp_path / "screenshots")
     target.mkdir(parents=True, exist_ok=True)
 
-    def save(driver, name: str) -> Path:
+    def save(driver, name: str, full_page: bool = True) -> Path:
         path = target / f"{name}.png"
+        if not full_page:
+            driver.save_screenshot(str(path))
+            return path
         # Whole page: grow the window to the document's height for the shot, then restore.
         size = driver.get_window_size()
         height = driver.execute_script("return document.documentElement.scrollHeight")

@@ -45,8 +45,11 @@ def wait(driver, timeout: float = 30) -> WebDriverWait:
 
 
 def heading(driver, text: str, timeout: float = 30) -> None:
+    """The page titled `text` is shown and its data loaded (the client drops aria-busy)."""
     wait(driver, timeout).until(
         EC.text_to_be_present_in_element((By.CSS_SELECTOR, "main h1"), text))
+    wait(driver, timeout).until(EC.presence_of_element_located(
+        (By.CSS_SELECTOR, "main:not([aria-busy])")))
 
 
 def fill(driver, form, values: dict) -> None:
@@ -227,10 +230,19 @@ def test_patient_flow(browser_stack, driver, screenshots, shared_data):
     assert duration > 0.5
     screenshots(driver, "result")
 
+    # An access token the API no longer accepts: the client refreshes it once, transparently
+    # (three list requests answer 401 together; one refresh serves them all).
+    old_refresh = driver.execute_script("return sessionStorage.getItem('rc.refresh_token')")
+    driver.execute_script("sessionStorage.setItem('rc.access_token', 'no-longer-valid')")
+
     # Progress charts, drawn with data; and today's readiness.
     nav(driver, "Progress")
     heading(driver, "Your progress")
     wait(driver).until(EC.presence_of_element_located((By.CSS_SELECTOR, "canvas")))
+    if old_refresh:  # the API gives refresh tokens
+        assert token(driver) not in (None, "no-longer-valid")
+        assert driver.execute_script(
+            "return sessionStorage.getItem('rc.refresh_token')") not in (None, old_refresh)
     charts = {label.split(".")[0]: (points, width, height)
               for label, points, width, height in driver.execute_script(CHART_POINTS)}
     assert charts["Repetitions over time"][0] == 1, charts
@@ -257,7 +269,7 @@ def test_patient_flow(browser_stack, driver, screenshots, shared_data):
     wait(driver).until(EC.presence_of_element_located((By.CSS_SELECTOR, ".days .day")))
     assert driver.execute_script(
         "return document.documentElement.scrollWidth <= window.innerWidth + 1")
-    screenshots(driver, "plan-phone")
+    screenshots(driver, "plan-phone", full_page=False)
 
     assert js_errors(driver) == []
     timings["total"] = time.monotonic() - started
@@ -295,6 +307,7 @@ def test_clinician_and_ops_pages(browser_stack, driver, screenshots):
     link.click()
     heading(driver, f"Patient {patient.email}")
     wait(driver).until(EC.presence_of_element_located((By.CSS_SELECTOR, ".days .day")))
+    wait(driver).until(EC.presence_of_element_located((By.CSS_SELECTOR, "canvas")))
     assert "Meniscus".lower() in driver.find_element(By.TAG_NAME, "main").text.lower()
     charts = {label.split(".")[0]: points
               for label, points, *_ in driver.execute_script(CHART_POINTS)}

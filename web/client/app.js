@@ -7,8 +7,8 @@ import {
   destroyCharts, formScoreChart, planLoad, readinessChart, repetitionsChart, weeklyLoadChart,
 } from './charts.js';
 import {
-  announce, errorBox, field, fill, formatDate, h, humanize, notice, percent, progressBar, select,
-  table, uid,
+  add, announce, errorBox, field, fill, formatDate, h, humanize, notice, percent, progressBar,
+  select, table, uid,
 } from './ui.js';
 
 const main = document.getElementById('main');
@@ -81,12 +81,14 @@ async function render() {
   const isCurrent = currentGuard();
   const page = h('div', { class: 'page' });
   fill(main, page);
+  main.setAttribute('aria-busy', 'true');  // until the page's data is in
   try {
     await route.page(page, ...path.match(route.pattern).slice(1), params);
   } catch (error) {
-    if (isCurrent()) page.append(errorBox(error));
+    if (isCurrent()) add(page, errorBox(error));
   }
   if (isCurrent()) {
+    main.removeAttribute('aria-busy');
     const heading = page.querySelector('h1');
     if (heading) {
       heading.tabIndex = -1;
@@ -123,10 +125,9 @@ function navLinks(path, links) {
 
 async function signOut() {
   try {
-    if (session.refreshToken) {
-      await api.post('/auth/logout', { refresh_token: session.refreshToken });
-    }
-  } catch { /* the API may not offer logout; the local session ends anyway */ }
+    // Ends the sign-in on the server: the refresh token and this access token stop working.
+    if (session.token) await api.post('/auth/logout', undefined, { retry: false });
+  } catch { /* already expired or revoked: the local session ends anyway */ }
   session.clear();
   state.me = null;
   announce('Signed out');
@@ -175,7 +176,7 @@ async function signIn(email, password) {
 }
 
 function signInPage(page) {
-  page.append(
+  add(page, 
     h('h1', {}, 'Sign in'),
     h('p', {}, 'Rehab Coach analyses your exercise videos and plans your rehabilitation week.'),
     form({ class: 'card narrow', 'aria-label': 'Sign in' }, [
@@ -190,7 +191,7 @@ function signInPage(page) {
 }
 
 function signUpPage(page) {
-  page.append(
+  add(page, 
     h('h1', {}, 'Create an account'),
     form({ class: 'card narrow', 'aria-label': 'Create an account' }, [
       field('Email', input({ type: 'email', name: 'email', autocomplete: 'email', required: true })),
@@ -208,7 +209,7 @@ function signUpPage(page) {
 // ---------------------------------------------------------------- profile
 
 async function profilePage(page) {
-  page.append(h('h1', {}, 'Your profile'),
+  add(page, h('h1', {}, 'Your profile'),
     h('p', {}, 'The plan is built from these answers. You can change them at any time.'));
   const [profile, equipment] = await Promise.all([
     api.get('/profile').catch((error) => { if (error.status === 404) return null; throw error; }),
@@ -218,7 +219,7 @@ async function profilePage(page) {
     injury: 'none', equipment: [], workouts_per_week: 3 };
   const number = (name, value, min, max, step = 1) => input({ type: 'number', name, value, min, max, step, required: true, inputMode: 'decimal' });
   const bmi = h('p', { class: 'muted', 'aria-live': 'polite' }, profile ? `BMI ${profile.bmi}` : '');
-  page.append(form({ class: 'card', 'aria-label': 'Profile' }, [
+  add(page, form({ class: 'card', 'aria-label': 'Profile' }, [
     h('div', { class: 'grid' },
       field('Sex', select('sex', SEXES, p.sex)),
       field('Age (years)', number('age', p.age, 13, 100)),
@@ -260,17 +261,17 @@ async function currentPlan(userId) {
 
 async function planPage(page) {
   const isCurrent = currentGuard();
-  page.append(h('h1', {}, 'This week\'s plan'));
+  add(page, h('h1', {}, 'This week\'s plan'));
   const body = h('div');
-  page.append(body);
+  add(page, body);
   const plan = await currentPlan();
   if (!isCurrent()) return;
   if (!plan) {
-    body.append(notice('You have no plan yet. Fill in your profile, then generate this week\'s plan.'),
+    add(body, notice('You have no plan yet. Fill in your profile, then generate this week\'s plan.'),
       generatePlanForm('Generate this week\'s plan'));
     return;
   }
-  body.append(planView(plan, { editable: true }), generatePlanForm('Generate a new version of this week'));
+  add(body, planView(plan, { editable: true }), generatePlanForm('Generate a new version of this week'));
 }
 
 function generatePlanForm(label) {
@@ -313,16 +314,16 @@ function prescription(item) {
 function planView(plan, { editable = false } = {}) {
   const load = planLoad(plan);
   const container = h('section', { class: 'plan', 'aria-label': `Plan for week ${plan.week}` });
-  container.append(
+  add(container, 
     h('p', { class: 'plan-meta' },
       `Week ${plan.week}`, plan.version ? `, version ${plan.version}` : '', ` · ${humanize(plan.status)}`,
       ` · ${load.done} of ${load.days} days done · created ${formatDate(plan.created_at)}`,
       ` · model ${plan.model_version}`),
     (plan.notes || []).length ? h('ul', { class: 'notes' }, plan.notes.map((note) => h('li', {}, note))) : null);
   const days = h('ol', { class: 'days' });
-  for (const day of plan.days) days.append(dayCard(plan, day, editable));
-  container.append(days);
-  if (editable) container.append(feedbackSection(plan));
+  for (const day of plan.days) add(days, dayCard(plan, day, editable));
+  add(container, days);
+  if (editable) add(container, feedbackSection(plan));
   return container;
 }
 
@@ -332,12 +333,12 @@ function dayCard(plan, day, editable) {
     h('h2', { id: headingId }, `Day ${day.day} · ${day.weekday}`,
       day.completed ? h('span', { class: 'badge good' }, 'Done') : null));
   if (day.lighter) {
-    card.append(h('p', { class: 'notice warn' }, `Lighter session (readiness ${day.readiness_score ?? ''})`));
+    add(card, h('p', { class: 'notice warn' }, `Lighter session (readiness ${day.readiness_score ?? ''})`));
   }
-  for (const note of day.notes || []) card.append(h('p', { class: 'muted' }, note));
+  for (const note of day.notes || []) add(card, h('p', { class: 'muted' }, note));
   const exercises = h('ul', { class: 'exercises' });
   for (const item of day.exercises) {
-    exercises.append(h('li', { class: 'exercise' },
+    add(exercises, h('li', { class: 'exercise' },
       h('h3', {}, item.name),
       h('p', { class: 'prescription' }, prescription(item)),
       (item.reasons || []).length ? h('details', {}, h('summary', {}, 'Why this exercise'),
@@ -348,11 +349,11 @@ function dayCard(plan, day, editable) {
       'Film this exercise') : null,
       item.performed ? h('p', { class: 'muted' }, `Performed: ${performedText(item.performed)}`) : null));
   }
-  card.append(exercises);
-  if (day.performed) card.append(h('p', { class: 'muted' }, `Performed: ${JSON.stringify(day.performed)}`));
+  add(card, exercises);
+  if (day.performed) add(card, h('p', { class: 'muted' }, `Performed: ${JSON.stringify(day.performed)}`));
   if (editable && !day.completed) {
     const status = h('div', { 'aria-live': 'polite' });
-    card.append(h('button', { type: 'button', onclick: async (event) => {
+    add(card, h('button', { type: 'button', onclick: async (event) => {
       event.target.disabled = true;
       try {
         await api.post(`/plans/${plan.id}/days/${day.day}/complete`);
@@ -416,7 +417,7 @@ function feedbackSection(plan) {
   const section = h('section', { class: 'card', 'aria-labelledby': `feedback-${plan.id}` },
     h('h2', { id: `feedback-${plan.id}` }, 'How was this week?'));
   if (plan.feedback) {
-    section.append(h('p', {}, `Feedback sent: ${humanize(plan.feedback.rating)}`,
+    add(section, h('p', {}, `Feedback sent: ${humanize(plan.feedback.rating)}`,
       plan.feedback.note ? ` — “${plan.feedback.note}”` : ''),
     plan.feedback.next_plan_id ? h('p', {}, 'Next week\'s plan was made from it.') : null);
     return section;
@@ -428,7 +429,7 @@ function feedbackSection(plan) {
   pain.addEventListener('input', () => { painValue.textContent = pain.value; });
   const progress = progressBar('Next week\'s plan');
   progress.element.hidden = true;
-  section.append(form({ 'aria-label': 'Week feedback' }, [
+  add(section, form({ 'aria-label': 'Week feedback' }, [
     h('fieldset', {}, h('legend', {}, 'Rating'),
       h('div', { class: 'checks' }, RATINGS.map(([value, label], index) => h('label', { class: 'check' },
         input({ type: 'radio', name: 'rating', value, required: true, checked: index === 1 }), ` ${label}`)))),
@@ -475,7 +476,7 @@ async function uploadPage(page, params) {
   const target = params.get('exercise_id') ? {
     plan_id: params.get('plan_id'), day: params.get('day'), exercise_id: params.get('exercise_id'),
   } : null;
-  page.append(h('h1', {}, 'Analyse a video'),
+  add(page, h('h1', {}, 'Analyse a video'),
     h('p', {}, 'Film from the side, the whole body in view, in good light. The analysis finds the exercise, counts repetitions and judges your form.'),
     target ? notice(`For the plan: ${params.get('name') || target.exercise_id}, day ${target.day}.`) : null);
   const hints = await exerciseHints();
@@ -485,7 +486,7 @@ async function uploadPage(page, params) {
   const progressArea = h('div', { class: 'progress-area', 'aria-live': 'polite' }, uploadProgress.element, jobProgress.element);
   progressArea.hidden = true;
   const fileInput = input({ type: 'file', name: 'file', accept: 'video/*,image/jpeg,image/png', required: true });
-  page.append(form({ class: 'card', 'aria-label': 'Upload a video' }, [
+  add(page, form({ class: 'card', 'aria-label': 'Upload a video' }, [
     field('Video (or photo) file', fileInput, 'MP4, MOV, WebM, AVI or MKV; JPEG or PNG for a still photo.'),
     field('Exercise (optional)', select('exercise', [['', 'Detect automatically'],
       ...hints.map((hint) => [hint, humanize(hint)])], '')),
@@ -521,12 +522,12 @@ async function uploadPage(page, params) {
 
 async function resultPage(page, analysisId) {
   const isCurrent = currentGuard();
-  page.append(h('h1', {}, 'Analysis result'));
+  add(page, h('h1', {}, 'Analysis result'));
   let analysis = await api.get(`/videos/${encodeURIComponent(analysisId)}`);
   if (['queued', 'running'].includes(analysis.status) && analysis.job_id) {
     const progress = progressBar('Analysis');
     const area = h('div', { 'aria-live': 'polite' }, progress.element);
-    page.append(area);
+    add(page, area);
     await waitForJob(analysis.job_id, (job) => progress.set(job.progress ?? 0, humanize(job.stage || job.status)), isCurrent);
     if (!isCurrent()) return;
     area.remove();
@@ -535,14 +536,14 @@ async function resultPage(page, analysisId) {
   if (!isCurrent()) return;
   const result = analysis.result;
   if (!result) {
-    page.append(notice(`No result: the analysis is ${analysis.status}.`, 'error'));
+    add(page, notice(`No result: the analysis is ${analysis.status}.`, 'error'));
     return;
   }
   const label = result.exercise?.label || 'unknown';
   page.querySelector('h1').textContent = `Result: ${humanize(label)}`;
   const formResult = result.form || {};
   const verdict = formResult.verdict || 'uncertain';
-  page.append(h('dl', { class: 'summary card' },
+  add(page, h('dl', { class: 'summary card' },
     h('div', {}, h('dt', {}, 'Exercise'), h('dd', { 'data-testid': 'exercise' }, humanize(label),
       ` (${percent(result.exercise?.confidence)} confidence)`)),
     h('div', {}, h('dt', {}, 'Repetitions'), h('dd', { class: 'big', 'data-testid': 'rep-count' }, String(result.rep_count ?? 0))),
@@ -551,12 +552,12 @@ async function resultPage(page, analysisId) {
     formResult.view ? h('div', {}, h('dt', {}, 'Camera view'), h('dd', {}, humanize(formResult.view))) : null,
     h('div', {}, h('dt', {}, 'Uploaded'), h('dd', {}, formatDate(analysis.created_at)))));
 
-  if (result.person_detected === false) page.append(notice('No person was found in the video.', 'warn'));
-  page.append(h('section', { 'aria-labelledby': 'feedback-heading', class: 'card' },
+  if (result.person_detected === false) add(page, notice('No person was found in the video.', 'warn'));
+  add(page, h('section', { 'aria-labelledby': 'feedback-heading', class: 'card' },
     h('h2', { id: 'feedback-heading' }, 'Feedback'),
     h('ul', { class: 'feedback' }, (result.feedback || []).map((sentence) => h('li', {}, sentence)))));
 
-  if (analysis.annotated_url) page.append(await annotatedVideo(analysis, label));
+  if (analysis.annotated_url) add(page, await annotatedVideo(analysis, label));
 
   const findingsByRep = new Map();
   for (const finding of formResult.findings || []) {
@@ -565,7 +566,7 @@ async function resultPage(page, analysisId) {
     findingsByRep.get(key).push(finding.message || humanize(finding.criterion));
   }
   if ((result.reps || []).length) {
-    page.append(h('section', { 'aria-labelledby': 'reps-heading' }, h('h2', { id: 'reps-heading' }, 'Repetitions'),
+    add(page, h('section', { 'aria-labelledby': 'reps-heading' }, h('h2', { id: 'reps-heading' }, 'Repetitions'),
       table('Each repetition with its timing, range of motion and findings',
         ['#', 'Time (s)', 'Range of motion', 'Findings'],
         result.reps.map((rep) => {
@@ -577,21 +578,21 @@ async function resultPage(page, analysisId) {
         }), { class: 'reps-table' })));
   }
   if (findingsByRep.has('all')) {
-    page.append(h('section', { class: 'card' }, h('h2', {}, 'Findings over the whole video'),
+    add(page, h('section', { class: 'card' }, h('h2', {}, 'Findings over the whole video'),
       h('ul', {}, findingsByRep.get('all').map((m) => h('li', {}, m)))));
   }
   if (result.prescribed || result.performed) {
-    page.append(h('section', { class: 'card' }, h('h2', {}, 'Against your plan'),
+    add(page, h('section', { class: 'card' }, h('h2', {}, 'Against your plan'),
       result.prescribed ? h('p', {}, `Prescribed: ${prescription({ sets: result.prescribed.sets ?? 1, ...result.prescribed })}`) : null,
       result.performed ? h('p', {}, `Performed: ${performedText(result.performed)}`) : null));
   }
   const candidates = result.exercise?.candidates || [];
-  page.append(h('details', { class: 'card' }, h('summary', {}, 'Details: other candidates and models'),
+  add(page, h('details', { class: 'card' }, h('summary', {}, 'Details: other candidates and models'),
     candidates.length ? h('ul', {}, candidates.map((c) => h('li', {}, `${humanize(c.label)}: ${percent(c.confidence)}`))) : null,
     h('p', { class: 'muted' }, `Models: ${Object.entries(result.models || {}).map(([k, v]) => `${k} ${v}`).join(', ')}`),
     formResult.not_judged?.length ? h('p', { class: 'muted' }, `Not judged from this view: ${formResult.not_judged.map(humanize).join(', ')}`) : null));
   if (state.me && analysis.job_id && state.me.role === 'patient') {
-    page.append(h('p', {}, h('a', { href: '#/history' }, 'See your progress charts')));
+    add(page, h('p', {}, h('a', { href: '#/history' }, 'See your progress charts')));
   }
 }
 
@@ -603,10 +604,10 @@ async function annotatedVideo(analysis, label) {
     const response = await api.get(`/videos/${encodeURIComponent(analysis.id)}/annotated.mp4`, { raw: true });
     const url = URL.createObjectURL(await response.blob());
     state.blobUrls.push(url);
-    section.append(h('video', { controls: true, playsInline: true, preload: 'metadata', src: url,
+    add(section, h('video', { controls: true, playsInline: true, preload: 'metadata', src: url,
       'aria-label': `Annotated video of the ${humanize(label)} with skeleton, angles and repetition count` }));
   } catch (error) {
-    section.append(error.status === 410
+    add(section, error.status === 410
       ? notice('The video was deleted after the retention period; the result is kept.')
       : errorBox(error));
   }
@@ -616,8 +617,8 @@ async function annotatedVideo(analysis, label) {
 // ---------------------------------------------------------------- history (own or a patient's)
 
 async function historyPage(page) {
-  page.append(h('h1', {}, 'Your progress'));
-  page.append(readinessForm());
+  add(page, h('h1', {}, 'Your progress'));
+  add(page, readinessForm());
   await historySections(page);
 }
 
@@ -630,11 +631,11 @@ async function historySections(page, userId) {
   if (!isCurrent()) return;
   const charts = [repetitionsChart(analyses), formScoreChart(analyses), weeklyLoadChart(plans),
     readinessChart(readiness)].filter(Boolean);
-  page.append(h('section', { 'aria-labelledby': 'charts-heading' },
+  add(page, h('section', { 'aria-labelledby': 'charts-heading' },
     h('h2', { id: 'charts-heading' }, 'Charts'),
     charts.length ? h('div', { class: 'charts' }, charts)
       : notice('No data yet: analyse a video or generate a plan and your charts appear here.')));
-  page.append(h('section', { 'aria-labelledby': 'analyses-heading' },
+  add(page, h('section', { 'aria-labelledby': 'analyses-heading' },
     h('h2', { id: 'analyses-heading' }, 'Analyses'),
     analyses.length ? table('Analysed videos, newest first', ['When', 'Exercise', 'Repetitions', 'Form', 'Status'],
       analyses.map((a) => [
@@ -669,7 +670,7 @@ function readinessForm() {
 
 async function clinicPage(page) {
   if (state.me.role === 'clinician') return clinicianPage(page);
-  page.append(h('h1', {}, 'Your clinic'));
+  add(page, h('h1', {}, 'Your clinic'));
   let clinic = null;
   try {
     clinic = await api.get('/clinic');
@@ -677,7 +678,7 @@ async function clinicPage(page) {
     if (error.status !== 404) throw error;
   }
   if (clinic) {
-    page.append(h('div', { class: 'card' }, h('p', {}, `You belong to ${clinic.name}. Its clinicians can read your profile, plans and analyses.`),
+    add(page, h('div', { class: 'card' }, h('p', {}, `You belong to ${clinic.name}. Its clinicians can read your profile, plans and analyses.`),
       h('button', { type: 'button', class: 'secondary', onclick: async () => {
         await api.delete('/clinic');
         announce('You left the clinic');
@@ -685,7 +686,7 @@ async function clinicPage(page) {
       } }, 'Leave the clinic')));
     return;
   }
-  page.append(form({ class: 'card narrow', 'aria-label': 'Join a clinic' }, [
+  add(page, form({ class: 'card narrow', 'aria-label': 'Join a clinic' }, [
     h('p', {}, 'Your clinician gives you an invite code. Joining lets the clinic\'s clinicians read your data.'),
     field('Invite code', input({ type: 'text', name: 'invite_code', required: true, minLength: 4, maxLength: 32, autocomplete: 'off' })),
     submit('Join'),
@@ -698,7 +699,7 @@ async function clinicPage(page) {
 
 async function clinicianPage(page) {
   const isCurrent = currentGuard();
-  page.append(h('h1', {}, 'Patients'));
+  add(page, h('h1', {}, 'Patients'));
   let clinic = null;
   try {
     clinic = await api.get('/clinic');
@@ -707,7 +708,7 @@ async function clinicianPage(page) {
   }
   if (!isCurrent()) return;
   if (!clinic) {
-    page.append(form({ class: 'card narrow', 'aria-label': 'Create a clinic' }, [
+    add(page, form({ class: 'card narrow', 'aria-label': 'Create a clinic' }, [
       h('p', {}, 'Create your clinic, then give its invite code to your patients.'),
       field('Clinic name', input({ type: 'text', name: 'name', required: true, maxLength: 200 })),
       submit('Create clinic'),
@@ -717,15 +718,15 @@ async function clinicianPage(page) {
     }));
     return;
   }
-  page.append(h('p', { class: 'card' }, `${clinic.name} · invite code for patients: `,
+  add(page, h('p', { class: 'card' }, `${clinic.name} · invite code for patients: `,
     h('code', { 'data-testid': 'invite-code' }, clinic.invite_code || '–')));
   const patients = await list('/clinic/patients');
   if (!isCurrent()) return;
   if (!patients.length) {
-    page.append(notice('No patients yet. Patients join with the invite code above.'));
+    add(page, notice('No patients yet. Patients join with the invite code above.'));
     return;
   }
-  page.append(table('Patients, most recently active first',
+  add(page, table('Patients, most recently active first',
     ['Patient', 'Injury', 'Plan', 'Adherence', 'Last feedback', 'Last analysis', 'Last active'],
     patients.map((p) => {
       const plan = p.current_plan;
@@ -744,7 +745,7 @@ async function clinicianPage(page) {
 
 async function patientPage(page, userId) {
   const isCurrent = currentGuard();
-  page.append(h('h1', {}, 'Patient'), h('p', {}, h('a', { href: '#/clinic' }, '← All patients')));
+  add(page, h('h1', {}, 'Patient'), h('p', {}, h('a', { href: '#/clinic' }, '← All patients')));
   const patients = await list('/clinic/patients').catch(() => []);
   const patient = patients.find((p) => p.id === userId);
   if (!isCurrent()) return;
@@ -754,17 +755,17 @@ async function patientPage(page, userId) {
     throw error;
   });
   if (profile) {
-    page.append(h('dl', { class: 'summary card' }, [
+    add(page, h('dl', { class: 'summary card' }, [
       ['Injury', humanize(profile.injury)], ['Fitness level', profile.fitness_level],
       ['Age', profile.age], ['BMI', profile.bmi], ['Workouts per week', profile.workouts_per_week],
       ['Equipment', profile.equipment.map(humanize).join(', ') || 'none'],
     ].map(([term, value]) => h('div', {}, h('dt', {}, term), h('dd', {}, String(value))))));
   } else {
-    page.append(notice('No profile yet.'));
+    add(page, notice('No profile yet.'));
   }
   const plan = await currentPlan(userId);
   if (!isCurrent()) return;
-  page.append(h('h2', {}, 'Current plan'), plan ? planView(plan) : notice('No plan yet.'));
+  add(page, h('h2', {}, 'Current plan'), plan ? planView(plan) : notice('No plan yet.'));
   await historySections(page, userId);
 }
 
@@ -772,11 +773,11 @@ async function patientPage(page, userId) {
 
 async function opsPage(page) {
   const isCurrent = currentGuard();
-  page.append(h('h1', {}, 'Operations'));
+  add(page, h('h1', {}, 'Operations'));
   const progress = progressBar('Reprocessing batch');
   progress.element.hidden = true;
   const outcome = h('div', { 'aria-live': 'polite' });
-  page.append(h('section', { class: 'card', 'aria-labelledby': 'reprocess-heading' },
+  add(page, h('section', { class: 'card', 'aria-labelledby': 'reprocess-heading' },
     h('h2', { id: 'reprocess-heading' }, 'Reprocess stored analyses'),
     h('p', {}, 'Re-run stored analyses through the current models as a low-priority batch. Leave a field empty to not filter on it.'),
     form({ 'aria-label': 'Reprocess' }, [
@@ -806,20 +807,36 @@ async function opsPage(page) {
   if (!isCurrent()) return;
   const section = h('section', { 'aria-labelledby': 'models-heading' }, h('h2', { id: 'models-heading' }, 'Model versions'));
   for (const [family, info] of Object.entries(models)) {
-    section.append(table(`${family} (active: ${info.active})`, ['Version', 'Active', 'Key metrics'],
+    add(section, table(`${family} (active: ${info.active})`, ['Version', 'Active', 'Trained', 'Key metrics'],
       (info.versions || []).map((version) => [version.version, version.active ? 'yes' : '',
-        headlineMetrics(version.metrics || version)])));
+        formatDate(version.metrics?.created_at, false), headlineMetrics(version.metrics || version)])));
   }
-  page.append(section);
+  add(page, section);
 }
 
-/** The scalar metrics at the top level of a metrics.json (nested figures stay in the file). */
+/** The quality figures worth a glance in a metrics.json (the file holds the rest). */
 function headlineMetrics(metrics) {
-  const shown = Object.entries(metrics).filter(([key, value]) => typeof value === 'number' && key !== 'active')
-    .slice(0, 8).map(([key, value]) => `${humanize(key)} ${Number.isInteger(value) ? value : value.toFixed(3)}`);
-  const nested = metrics.test || metrics.validation || metrics.held_out;
-  if (!shown.length && nested && typeof nested === 'object') return headlineMetrics(nested);
-  return shown.join(' · ') || '–';
+  const format = (value) => (Number.isInteger(value) ? String(value) : value.toFixed(3));
+  const scalars = (source, keys) => keys.filter((key) => typeof source?.[key] === 'number')
+    .map((key) => `${humanize(key)} ${format(source[key])}`).join(', ');
+  const parts = [];
+  if (metrics.test) parts.push(`held-out test: ${scalars(metrics.test, ['accuracy', 'roc_auc', 'f1'])}`);
+  if (metrics.real_validation) {
+    parts.push(`real validation: ${scalars(metrics.real_validation, ['gym_accuracy', 'still_frame_gym_accuracy'])}`);
+  }
+  for (const [family, figures] of Object.entries(metrics.families || {})) {
+    const held = figures?.validation;
+    if (typeof held?.roc_auc === 'number') {
+      parts.push(`${humanize(family)}: ROC AUC ${format(held.roc_auc)} on ${held.sequences} held-out sequences`);
+    }
+  }
+  if (!parts.length) {
+    for (const [key, value] of Object.entries(metrics)) {
+      if (['version', 'active', 'created_at'].includes(key)) continue;
+      if (typeof value === 'number' || typeof value === 'string') parts.push(`${humanize(key)} ${typeof value === 'number' ? format(value) : value}`);
+    }
+  }
+  return parts.length ? h('ul', { class: 'plain' }, parts.map((part) => h('li', {}, part))) : '–';
 }
 
 render();

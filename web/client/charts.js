@@ -28,10 +28,23 @@ function chartCard(title, description, rows, headers, config) {
   return card;
 }
 
-const timeAxis = {
-  type: 'linear',
-  ticks: { callback: (value) => formatDate(value, false), maxTicksLimit: 6 },
-};
+const HOUR = 3600 * 1000;
+const DAY = 24 * HOUR;
+
+/** A linear time axis (ms since the epoch) framed around the data: one point, or points on a
+ * single day, get a day either side instead of Chart.js's default span of years. */
+function timeAxis(groups) {
+  const xs = [...groups.values()].flat().map((point) => point.x);
+  const low = Math.min(...xs);
+  const high = Math.max(...xs);
+  const pad = Math.max((high - low) * 0.05, high - low < 2 * DAY ? DAY : HOUR);
+  const short = high - low < 2 * DAY;
+  return {
+    type: 'linear', min: low - pad, max: high + pad,
+    ticks: { callback: (value) => formatDate(value, false), maxTicksLimit: short ? 3 : 6,
+      stepSize: short ? DAY : undefined },
+  };
+}
 
 function byExercise(analyses, value) {
   const groups = new Map();
@@ -60,7 +73,10 @@ function lineConfig(groups, yTitle, yOptions = {}) {
     options: {
       responsive: true, maintainAspectRatio: false, animation: false,
       parsing: false,
-      scales: { x: timeAxis, y: { beginAtZero: true, title: { display: true, text: yTitle }, ...yOptions } },
+      scales: {
+        x: timeAxis(groups),
+        y: { beginAtZero: true, title: { display: true, text: yTitle }, ...yOptions },
+      },
       plugins: {
         tooltip: { callbacks: { title: (items) => formatDate(items[0]?.parsed.x) } },
       },
@@ -82,7 +98,7 @@ export function repetitionsChart(analyses) {
   if (!groups.size) return null;
   return chartCard('Repetitions over time', 'Repetitions counted in each analysed video, per exercise.',
     groupRows(groups, String), ['When', 'Exercise', 'Repetitions'],
-    lineConfig(groups, 'repetitions', { ticks: { precision: 0 } }));
+    lineConfig(groups, 'repetitions', { ticks: { precision: 0 }, suggestedMax: 5 }));
 }
 
 /** Form score (probability the execution is correct) over time, one line per exercise. */
@@ -141,9 +157,11 @@ export function weeklyLoadChart(plans) {
         labels,
         datasets: [
           { type: 'bar', label: 'sets prescribed', data: loads.map((l) => l.sets),
-            backgroundColor: PALETTE[0], yAxisID: 'y' },
+            backgroundColor: PALETTE[0], yAxisID: 'y', maxBarThickness: 56, order: 2 },
+          // drawn over the bars (lower order is drawn last)
           { type: 'line', label: 'adherence (%)', data: loads.map((l) => l.adherence),
-            borderColor: PALETTE[1], backgroundColor: PALETTE[1], yAxisID: 'adherence' },
+            borderColor: PALETTE[1], backgroundColor: PALETTE[1], yAxisID: 'adherence',
+            pointRadius: 5, order: 1 },
         ],
       },
       options: {
@@ -166,5 +184,5 @@ export function readinessChart(entries) {
   return chartCard('Readiness', 'Daily readiness score from sleep, resting heart rate and HRV.',
     points.map((p) => [formatDate(p.x, false), String(Math.round(p.y)), humanize(p.band || '')]),
     ['Day', 'Score', 'Band'],
-    lineConfig(new Map([['readiness', points]]), 'score'));
+    lineConfig(new Map([['readiness', points]]), 'score', { max: 100 }));
 }

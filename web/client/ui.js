@@ -21,6 +21,12 @@ export function h(tag, attrs = {}, ...children) {
   return element;
 }
 
+/** parent.append(...) that skips null, undefined and false (conditional children). */
+export function add(parent, ...children) {
+  append(parent, children);
+  return parent;
+}
+
 function append(parent, children) {
   for (const child of children.flat(Infinity)) {
     if (child === undefined || child === null || child === false) continue;
