@@ -169,6 +169,8 @@ def _whole_rep(T: int):
     return Rep(index=1, start_frame=0, end_frame=max(T - 1, 0), bottom_frame=max(T - 1, 0) // 2)
 
 
+# Over 60 lines: per repetition, time-aligned angles against the reference and the issues they
+# raise; the steps share the alignment and read best in sequence.
 def compare(
     user_seq: np.ndarray,
     user_reps,

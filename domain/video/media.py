@@ -238,6 +238,8 @@ def _count_packets(path: str, cap: int, timeout_s: float | None = None) -> int:
         return 0
 
 
+# Over 60 lines: ffprobe's answer checked in order (container, stream, size, duration, frame
+# rate), each refusal with its own error code; most of the length is the docstring and messages.
 def probe(
     path: str | os.PathLike,
     *,
@@ -406,6 +408,8 @@ def output_size(width: int, height: int, max_side: int | None) -> tuple[int, int
     return max(2, int(round(width * scale / 2)) * 2), max(2, int(round(height * scale / 2)) * 2)
 
 
+# Over 60 lines: one ffmpeg decode pipe (rotation, scaling, sampling, partial files) and its
+# cleanup in one place, so that no exit path leaves a process behind.
 def iter_frames(
     path: str | os.PathLike,
     *,

@@ -157,6 +157,7 @@ class PoseEstimator:
     setting alone.
     """
 
+    # Over 60 lines: both backends' setup (torch module or ONNX session), one constructor.
     def __init__(
         self,
         weights: str | os.PathLike | None = None,

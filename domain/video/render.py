@@ -77,6 +77,7 @@ def _joint_for_key(key: str) -> int | None:
     return None
 
 
+# Over 60 lines: a flat list of drawing calls (skeleton, angles, labels) on one frame.
 def draw_overlay(
     frame: np.ndarray,
     keypoints: np.ndarray | None,
@@ -148,6 +149,8 @@ def _pick(seq: Sequence | None, row: int):
     return seq[min(row, len(seq) - 1)]
 
 
+# Over 60 lines: the encoder pipe's lifetime (open, draw every frame, close, clean up) kept in
+# one function so a failure cannot leave an ffmpeg process or a partial file.
 def render_annotated(
     src_path: str | os.PathLike,
     keypoints: np.ndarray,

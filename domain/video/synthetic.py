@@ -519,6 +519,8 @@ def _project(P3, yaw_deg, pitch_deg, dist):
     return np.stack([x * k, -y2 * k], axis=-1), z2
 
 
+# Over 60 lines: one sample's recipe (body, tempo, faults, view, noise) read top to bottom;
+# training data only, never on the request path.
 def generate(
     exercise: str,
     n_reps: int = 3,
