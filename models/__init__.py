@@ -4,6 +4,7 @@ from models.accounts import ROLES, Clinic, RefreshToken, User
 from models.analyses import Analysis, AnalysisResult, Reference
 from models.base import Base
 from models.jobs import JOB_STATUSES, TERMINAL_STATUSES, Event, Job
+from models.performance import PlanPerformance
 from models.plans import Exercise, Plan, PlanFeedback, Profile, ReadinessEntry
 from models.webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
@@ -20,6 +21,7 @@ __all__ = [
     "Job",
     "Plan",
     "PlanFeedback",
+    "PlanPerformance",
     "Profile",
     "ReadinessEntry",
     "RefreshToken",

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Float, ForeignKey, String, UniqueConstraint
+from sqlalchemy import BigInteger, Float, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, id_column, utcnow
@@ -30,6 +30,10 @@ class Analysis(Base):
     is_reference: Mapped[bool] = mapped_column(default=False)
     result: Mapped[dict | None] = mapped_column(nullable=True)
     job_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    #: the prescription it is checked against (all three or none; issue 12)
+    plan_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    plan_day: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    plan_exercise_id: Mapped[str | None] = mapped_column(String(80), nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
