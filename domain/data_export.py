@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 import os
-import uuid
+import shutil
+import time
 import zipfile
-from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -87,49 +87,49 @@ def collect_user_rows(session: Session, user_id: str) -> dict[str, list[dict]]:
     return {name: [privacy.exportable_row(r) for r in rows] for name, rows in found.items()}
 
 
-def _stored_files(user_id: str) -> list[tuple[Path, str]]:
-    base = storage.user_dir(user_id)
-    if not base.is_dir():
-        return []
+#: already compressed: stored in the zip as they are
+_STORED_SUFFIXES = (".mp4", ".mov", ".webm", ".mkv", ".m4v", ".avi", ".jpg", ".jpeg", ".png",
+                    ".npz")
+
+
+def _stored_files(user_id: str) -> list[tuple[storage.StoredObject, str]]:
+    """The user's stored files (never an export itself, nor a write in progress), each with
+    its path under the user's prefix."""
+    prefix = storage.user_prefix(user_id)
     files = []
-    for path in sorted(base.rglob("*")):
-        relative = path.relative_to(base)
-        if (not path.is_file() or path.is_symlink() or relative.parts[0] == EXPORT_DIR
-                or ".tmp." in path.name):
+    for obj in storage.list(prefix):
+        relative = obj.key[len(prefix):]
+        if relative.split("/", 1)[0] == EXPORT_DIR or storage.TMP_MARK in relative:
             continue
-        files.append((path, relative.as_posix()))
+        files.append((obj, relative))
     return files
 
 
-def write_export(user_id: str, rows: dict[str, list[dict]], out: Path) -> dict:
-    """The zip: data/<table>.json for every table, files/<path> for every stored file, and a
-    manifest. Written to a temporary name, then moved into place."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f"{out.stem}.{uuid.uuid4().hex[:8]}.tmp.zip")
+def write_export(user_id: str, rows: dict[str, list[dict]], out: str) -> dict:
+    """The zip, stored at key `out`: data/<table>.json for every table, files/<path> for every
+    stored file, and a manifest. Built in a local file, stored only once complete."""
     files = _stored_files(user_id)
     manifest = {"user_id": user_id, "created_at": privacy.jsonable(utcnow()),
                 "tables": {name: len(r) for name, r in sorted(rows.items())},
                 "files": []}
-    try:
-        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-            for name, table_rows in sorted(rows.items()):
-                archive.writestr(privacy.export_member("data", name),
-                                 json.dumps(table_rows, indent=1, sort_keys=True, default=str))
-            for path, relative in files:
-                try:
-                    # Media is already compressed: store it as is.
-                    archive.write(path, privacy.export_member("files", relative),
-                                  compress_type=zipfile.ZIP_STORED
-                                  if path.suffix.lower() in (".mp4", ".mov", ".webm", ".mkv",
-                                                             ".m4v", ".avi", ".jpg", ".jpeg",
-                                                             ".png", ".npz")
-                                  else zipfile.ZIP_DEFLATED)
-                except FileNotFoundError:
-                    continue  # removed meanwhile (retention, a deletion)
-                manifest["files"].append({"path": privacy.export_member("files", relative),
-                                          "bytes": path.stat().st_size if path.exists() else 0})
-            archive.writestr("manifest.json", json.dumps(manifest, indent=1, sort_keys=True))
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with storage.writing(out) as tmp, \
+            zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, table_rows in sorted(rows.items()):
+            archive.writestr(privacy.export_member("data", name),
+                             json.dumps(table_rows, indent=1, sort_keys=True, default=str))
+        for obj, relative in files:
+            member = zipfile.ZipInfo(privacy.export_member("files", relative),
+                                     time.gmtime(obj.mtime or time.time())[:6])
+            member.compress_type = zipfile.ZIP_STORED \
+                if os.path.splitext(relative)[1].lower() in _STORED_SUFFIXES \
+                else zipfile.ZIP_DEFLATED
+            try:
+                # Streamed from the store in chunks: a large video never sits in memory.
+                with storage.open(obj.key) as source, \
+                        archive.open(member, "w", force_zip64=True) as target:
+                    shutil.copyfileobj(source, target, storage.COPY_CHUNK)
+            except FileNotFoundError:
+                continue  # removed meanwhile (retention, a deletion)
+            manifest["files"].append({"path": member.filename, "bytes": obj.size})
+        archive.writestr("manifest.json", json.dumps(manifest, indent=1, sort_keys=True))
     return manifest

@@ -109,29 +109,26 @@ def reprocess_batch(self, job_id: str) -> dict | None:
 
 @app.task(name="maintenance.sweep_orphan_files")
 def sweep_orphan_files() -> dict:
-    """Remove stored files nothing refers to: uploads left in incoming/ by a crashed request,
-    and the folders of deleted users (a task still running when the account was deleted may
-    have written after it)."""
-    import shutil
+    """Remove stored files nothing refers to: uploads left in incoming/ by a crashed request
+    (this host's; with object storage each web host sweeps its own), and the files of deleted
+    users (a task still running when the account was deleted may have written after it)."""
     import time
 
     from infra import storage
 
     # Files younger than the grace period are left alone (an upload or a task may be writing).
     cutoff = time.time() - settings.orphan_grace_s
-    removed: list[str] = []
-    for path in storage.incoming_dir().iterdir():
-        if path.stat().st_mtime < cutoff:
-            path.unlink(missing_ok=True)
-            removed.append(f"incoming/{path.name}")
-    users_root = storage.root() / "users"
-    if users_root.is_dir():
+    removed = storage.sweep_scratch(settings.orphan_grace_s)
+    folders = storage.folders("users", 2)  # users/<user>/ -> its newest file's time
+    if folders:
         with session_scope() as session:
             known = repo.user_ids(session)
-        for folder in users_root.iterdir():
-            if folder.name not in known and folder.stat().st_mtime < cutoff:
-                shutil.rmtree(folder, ignore_errors=True)
-                removed.append(f"users/{folder.name}")
+        for prefix, newest in sorted(folders.items()):
+            user_id = prefix.split("/")[1]
+            # Deleting twice is harmless: a second sweep run by mistake finds nothing left.
+            if user_id not in known and newest < cutoff:
+                storage.delete_prefix(prefix)
+                removed.append(prefix.rstrip("/"))
     if removed:
         log_event(logger, "orphan files removed", removed=removed[:50], count=len(removed))
     return {"removed": removed}

@@ -12,17 +12,16 @@ the Celery tasks here run them on a worker:
 from __future__ import annotations
 
 import logging
-import shutil
 import time
 
 from config import settings
 from domain import privacy
 from domain.data_export import collect_user_rows, write_export
-from domain.jobs.hooks import EXPORT_DIR, export_path
+from domain.jobs.hooks import EXPORT_DIR, export_key
 from domain.jobs.kinds import ACCOUNT_EXPORT
 from domain.video import service as video_service
 from domain.video.service import (
-    analysis_dir,
+    analysis_prefix,
     discard_if_deleted,
     expire_original,
     remove_analysis_files,
@@ -42,8 +41,8 @@ logger = logging.getLogger("tasks.privacy")
 
 EXPORT_KIND = ACCOUNT_EXPORT
 # Re-exported for the web layer and tests: they live in the services now.
-__all__ = ["EXPORT_DIR", "EXPORT_KIND", "analysis_dir", "collect_user_rows", "delete_analysis",
-           "discard_if_deleted", "export_path", "remove_analysis_files",
+__all__ = ["EXPORT_DIR", "EXPORT_KIND", "analysis_prefix", "collect_user_rows",
+           "delete_analysis", "discard_if_deleted", "export_key", "remove_analysis_files",
            "remove_user_references", "write_export"]
 
 # ---------------------------------------------------------------- deleting an analysis
@@ -78,9 +77,14 @@ def apply_video_retention(now=None) -> list[str]:
     files: list[str] = []
     with session_scope() as session:
         for analysis in repo.ended_analyses_with_originals(session, before=cutoff):
-            if privacy.original_expired(analysis.created_at, now, settings.video_retention_days):
-                files += expire_original(session, analysis)
-                expired.append(analysis.id)
+            if not privacy.original_expired(analysis.created_at, now,
+                                            settings.video_retention_days):
+                continue
+            # Compare-and-set: of two retention sweeps run at once, one expires it.
+            if not repo.claim_original_expiry(session, analysis.id, analysis.media_path):
+                continue
+            files += expire_original(session, analysis)
+            expired.append(analysis.id)
     _remove_files(files)  # after the commit: a failed commit leaves every file in place
     return expired
 
@@ -89,13 +93,12 @@ def remove_expired_exports(now_ts: float | None = None) -> list[str]:
     """Export zips older than EXPORT_TTL_HOURS (their download then answers 410)."""
     now_ts = now_ts or time.time()
     removed = []
-    users_root = storage.root() / "users"
-    if not users_root.is_dir():
-        return removed
-    for path in users_root.glob(f"*/{EXPORT_DIR}/*"):
-        if path.is_file() and now_ts - path.stat().st_mtime > settings.export_ttl_hours * 3600:
-            path.unlink(missing_ok=True)
-            removed.append(path.name)
+    for obj in storage.list("users"):
+        parts = obj.key.split("/")  # users/<user>/exports/<job>.zip
+        if len(parts) == 4 and parts[2] == EXPORT_DIR and \
+                now_ts - obj.mtime > settings.export_ttl_hours * 3600:
+            storage.delete(obj.key)
+            removed.append(parts[3])
     return removed
 
 
@@ -104,19 +107,20 @@ def remove_orphan_analysis_folders(grace_s: float, now_ts: float | None = None) 
     after the deletion removed its folder), once older than `grace_s` (an upload in progress
     writes its folder just before its row commits)."""
     now_ts = now_ts or time.time()
-    users_root = storage.root() / "users"
-    if not users_root.is_dir():
-        return []
-    folders = [p for p in users_root.glob("*/analyses/*") if p.is_dir()]
+    # users/<user>/analyses/<analysis>/, each with its newest file's time
+    folders = {prefix: newest for prefix, newest in storage.folders("users", 4).items()
+               if prefix.split("/")[2] == "analyses"}
     if not folders:
         return []
     with session_scope() as session:
         known = repo.analysis_ids(session)
     removed = []
-    for folder in folders:
-        if folder.name not in known and now_ts - folder.stat().st_mtime > grace_s:
-            shutil.rmtree(folder, ignore_errors=True)
-            removed.append(folder.name)
+    for prefix, newest in sorted(folders.items()):
+        analysis_id = prefix.split("/")[3]
+        # Deleting twice is harmless (a second sweep run by mistake finds nothing left).
+        if analysis_id not in known and now_ts - newest > grace_s:
+            storage.delete_prefix(prefix)
+            removed.append(analysis_id)
     return removed
 
 
@@ -149,8 +153,8 @@ def export_account(self, job_id: str) -> dict:
 
             raise DomainError("the account was deleted", code="account_deleted")
         rows = collect_user_rows(session, user_id)
-    out = export_path(user_id, job_id)
+    out = export_key(user_id, job_id)
     manifest = write_export(user_id, rows, out)
-    return {"download_url": f"/api/v1/me/export/{job_id}.zip", "bytes": out.stat().st_size,
+    return {"download_url": f"/api/v1/me/export/{job_id}.zip", "bytes": storage.size(out),
             "tables": manifest["tables"], "files": len(manifest["files"]),
             "expires_in_s": int(settings.export_ttl_hours * 3600)}

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from infra import storage
 
 EXPORT_DIR = "exports"
 
 
-def export_path(user_id: str, job_id: str) -> Path:
-    """Where a data export job writes the user's zip."""
-    return storage.user_dir(user_id) / EXPORT_DIR / f"{job_id}.zip"
+def export_key(user_id: str, job_id: str) -> str:
+    """The storage key a data export job writes the user's zip at."""
+    return f"{storage.user_prefix(user_id)}{EXPORT_DIR}/{job_id}.zip"
 
 
 class ExportHooks:
@@ -23,4 +21,4 @@ class ExportHooks:
 
     @staticmethod
     def on_failed(session, job, emit) -> None:
-        export_path(job.user_id, job.id).unlink(missing_ok=True)
+        storage.delete(export_key(job.user_id, job.id))

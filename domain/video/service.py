@@ -14,6 +14,11 @@
 The tasks layer (tasks/video.py) loads the job, calls one of these with the models and settings
 it holds, and wires the steps into Celery. Every step is idempotent: a chunk or keypoint file
 already written is reused, so a re-delivered task or a swept job resumes cleanly.
+
+Files are stored by key (infra/storage.py: a local folder or object storage), never by a local
+path: a step fetches what it reads (`storage.local_copy` for ffmpeg, `storage.open` for numpy)
+and puts back what it writes (`storage.writing`), so the steps of one analysis may run on
+different hosts that share no folder.
 """
 
 from __future__ import annotations
@@ -21,12 +26,9 @@ from __future__ import annotations
 import io
 import math
 import os
-import shutil
-import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 from sqlalchemy.orm import Session
@@ -73,7 +75,7 @@ class VideoConfig:
         return f"yolo11n-pose@{self.pose_imgsz}/{self.pose_backend}"
 
 
-# ---------------------------------------------------------------- analyses and their folders
+# ---------------------------------------------------------------- analyses and their files
 
 
 def job_analysis(session: Session, job_id: str) -> Analysis:
@@ -85,18 +87,13 @@ def job_analysis(session: Session, job_id: str) -> Analysis:
     return analysis
 
 
-def analysis_dir(user_id: str, analysis_id: str) -> Path:
-    return storage.user_dir(user_id) / "analyses" / analysis_id
-
-
-def work_dir(analysis: Analysis) -> Path:
-    path = analysis_dir(analysis.user_id, analysis.id)
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+def analysis_prefix(user_id: str, analysis_id: str) -> str:
+    """The storage prefix of an analysis' files ("users/<u>/analyses/<a>/")."""
+    return storage.analysis_prefix(user_id, analysis_id)
 
 
 def remove_analysis_files(user_id: str, analysis_id: str) -> None:
-    shutil.rmtree(analysis_dir(user_id, analysis_id), ignore_errors=True)
+    storage.delete_prefix(analysis_prefix(user_id, analysis_id))
 
 
 def discard_if_deleted(analysis_id: str, user_id: str) -> bool:
@@ -110,12 +107,17 @@ def discard_if_deleted(analysis_id: str, user_id: str) -> bool:
     return True
 
 
-def _atomic_npz(path: Path, **arrays) -> None:
-    """Write an .npz that is either complete or absent (a killed worker leaves a .tmp file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.stem}.{uuid.uuid4().hex[:8]}.tmp.npz")
-    np.savez_compressed(tmp, **arrays)
-    os.replace(tmp, path)
+def _atomic_npz(key: str, **arrays) -> None:
+    """Store an .npz that is either complete or absent (a killed worker leaves at most a .tmp
+    file, which listings skip)."""
+    with storage.writing(key) as tmp, open(tmp, "wb") as out:
+        np.savez_compressed(out, **arrays)
+
+
+def _load_npz(key: str) -> dict[str, np.ndarray]:
+    """Every array of a stored .npz, read into memory."""
+    with storage.open(key) as stored, np.load(stored) as data:
+        return {name: data[name] for name in data.files}
 
 
 # ---------------------------------------------------------------- new analyses (the web layer)
@@ -144,21 +146,21 @@ def check_reference_upload(user: User) -> None:
                           http_status=403)
 
 
-def original_target(user_id: str, analysis_id: str, filename: str | None, kind: str) -> Path:
-    """Where an upload is kept: original.<its suffix when safe> in the analysis' folder."""
+def original_target(user_id: str, analysis_id: str, filename: str | None, kind: str) -> str:
+    """The key an upload is kept at: original.<its suffix when safe> among the analysis' files."""
     suffix = os.path.splitext(filename or "")[1].lower()
     suffix = suffix if suffix in SAFE_SUFFIXES else (".png" if kind == "image" else ".mp4")
-    return analysis_dir(user_id, analysis_id) / f"original{suffix}"
+    return storage.analysis_key(user_id, analysis_id, f"original{suffix}")
 
 
 def new_media_analysis(session: Session, *, analysis_id: str, user_id: str, job_id: str,
-                       info, hint: str | None, filename: str | None, target: Path, size: int,
+                       info, hint: str | None, filename: str | None, target: str, size: int,
                        is_reference: bool) -> Analysis:
     """The row of an accepted video or photo upload (`info`: its probed MediaInfo)."""
     analysis = Analysis(
         id=analysis_id, user_id=user_id, source=info.kind, status="queued", exercise_hint=hint,
         original_filename=os.path.basename(filename or "")[:255],
-        media_path=storage.relative(target), media_bytes=size, media_info=info.to_dict(),
+        media_path=target, media_bytes=size, media_info=info.to_dict(),
         is_reference=is_reference, job_id=job_id)
     session.add(analysis)
     return analysis
@@ -168,14 +170,13 @@ def new_keypoint_analysis(session: Session, *, analysis_id: str, user_id: str, j
                           frames: np.ndarray, fps: float, width: float, height: float,
                           hint: str | None) -> Analysis:
     """Store on-device keypoints (keypoints.npz) and their analysis row."""
-    target = analysis_dir(user_id, analysis_id) / "keypoints.npz"
-    target.parent.mkdir(parents=True, exist_ok=True)
+    target = storage.analysis_key(user_id, analysis_id, "keypoints.npz")
     buffer = io.BytesIO()
     np.savez_compressed(buffer, keypoints=frames, fps=fps, width=width, height=height)
-    target.write_bytes(buffer.getvalue())
+    storage.put_bytes(buffer.getvalue(), target)
     analysis = Analysis(
         id=analysis_id, user_id=user_id, source="keypoints", status="queued", exercise_hint=hint,
-        keypoints_path=storage.relative(target), job_id=job_id,
+        keypoints_path=target, job_id=job_id,
         media_info={"kind": "keypoints", "fps": fps, "width": width, "height": height,
                     "nb_frames": len(frames), "duration_s": round(len(frames) / fps, 3)})
     session.add(analysis)
@@ -208,23 +209,31 @@ def plan_pipeline(job_id: str, cfg: VideoConfig) -> PipelinePlan:
         analysis = job_analysis(session, job_id)
         analysis.status = "running"
         source, info = analysis.source, analysis.media_info or {}
-        work = work_dir(analysis)
+        prefix = analysis_prefix(analysis.user_id, analysis.id)
         priority = session.get(Job, job_id).priority
-    if source == "keypoints" or reusable_keypoints(work, cfg):
+    if source == "keypoints" or reusable_keypoints(prefix, cfg):
         return PipelinePlan(priority, None)
     duration = float(info.get("duration_s") or 0.0)
     return PipelinePlan(priority, chunk_plan(duration, source, cfg.pose_chunk_s))
 
 
-def reusable_keypoints(work: Path, cfg: VideoConfig) -> bool:
+def reusable_keypoints(prefix: str, cfg: VideoConfig) -> bool:
     """Reprocessing with the same pose model reuses the stored keypoints."""
-    path = work / "keypoints.npz"
-    if not path.exists():
+    key = prefix + "keypoints.npz"
+    if not storage.exists(key):
         return False
-    if not any(work.glob("original.*")):
+    names = [o.key[len(prefix):] for o in storage.list(prefix)]
+    if not any(name.startswith("original.") and "/" not in name for name in names):
         return True  # the original is gone (retention): the keypoints are all there is
-    with np.load(path) as data:
-        return "pose_version" in data and str(data["pose_version"]) == cfg.pose_version
+    data = _load_npz(key)
+    return "pose_version" in data and str(data["pose_version"]) == cfg.pose_version
+
+
+def _chunk_keys(prefix: str) -> list[str]:
+    """The pose chunks written so far, in order (in-progress writes skipped)."""
+    return [o.key for o in storage.list(prefix + "pose/")
+            if o.key.rsplit("/", 1)[-1].startswith("chunk_")
+            and o.key.endswith(".npz") and storage.TMP_MARK not in o.key]
 
 
 # ---------------------------------------------------------------- pose
@@ -233,7 +242,7 @@ def reusable_keypoints(work: Path, cfg: VideoConfig) -> bool:
 def pose_chunk(job_id: str, index: int, start_s: float, duration_s: float | None, total: int,
                load_estimator: Callable[[], object], cfg: VideoConfig) -> str:
     """Pose one chunk of the video into pose/chunk_NNNN.npz (reused when already there; the
-    estimator is loaded only when needed)."""
+    estimator is loaded only when needed). Returns the chunk's key."""
     from domain.video.pose import detect_sequence
 
     with session_scope() as session:
@@ -241,32 +250,36 @@ def pose_chunk(job_id: str, index: int, start_s: float, duration_s: float | None
         if not analysis.media_path:
             raise DomainError("the original video was deleted (retention); only its keypoints "
                               "were kept", code="original_deleted")
-        source, kind = storage.absolute(analysis.media_path), analysis.source
-        out = work_dir(analysis) / "pose" / f"chunk_{index:04d}.npz"
+        media_key, kind = analysis.media_path, analysis.source
+        prefix = analysis_prefix(analysis.user_id, analysis.id)
+        out = prefix + f"pose/chunk_{index:04d}.npz"
         owner, info = (analysis.id, analysis.user_id), analysis.media_info or {}
-    if out.exists():
-        return str(out)
+    if storage.exists(out):
+        return out
     update_progress(job_id, 5, "pose")
-    if kind == "image":
-        frames = [(0, 0.0, read_image(source))]
-    else:
-        frames = iter_frames(source, fps=cfg.analysis_fps, start_s=start_s,
-                             duration_s=duration_s, max_side=DECODE_MAX_SIDE)
     size = (info["width"], info["height"]) if info.get("width") and info.get("height") else None
-    # A heartbeat per batch: a silent job is a dead worker to the sweeper.
-    people, times = detect_sequence(_frames_or_first(frames, source, info, start_s),
-                                    load_estimator(),
-                                    batch_size=POSE_BATCH, original_size=size,
-                                    on_batch=lambda: update_progress(job_id, 5, "pose"))
+    # On object storage this host fetches the video once into its scratch cache (its other
+    # chunks reuse that copy).
+    with storage.local_copy(media_key) as source:
+        if kind == "image":
+            frames = [(0, 0.0, read_image(source))]
+        else:
+            frames = iter_frames(source, fps=cfg.analysis_fps, start_s=start_s,
+                                 duration_s=duration_s, max_side=DECODE_MAX_SIDE)
+        # A heartbeat per batch: a silent job is a dead worker to the sweeper.
+        people, times = detect_sequence(_frames_or_first(frames, source, info, start_s),
+                                        load_estimator(),
+                                        batch_size=POSE_BATCH, original_size=size,
+                                        on_batch=lambda: update_progress(job_id, 5, "pose"))
     _save_people(out, times, people)
     if discard_if_deleted(*owner):  # deleted while this chunk ran: what it wrote goes too
-        return str(out)
-    done = len([p for p in out.parent.glob("chunk_*.npz") if ".tmp." not in p.name])
+        return out
+    done = len(_chunk_keys(prefix))
     update_progress(job_id, 5 + int(55 * done / max(total, 1)), "pose")
-    return str(out)
+    return out
 
 
-def _frames_or_first(frames_iter, source: Path, info: dict, start_s: float):
+def _frames_or_first(frames_iter, source, info: dict, start_s: float):
     """The sampled frames; a clip shorter than one sampling step (a one-frame video) gives its
     first frame, so it is analysed like a photo rather than failing."""
     produced = False
@@ -282,7 +295,7 @@ def _frames_or_first(frames_iter, source: Path, info: dict, start_s: float):
                                max_side=DECODE_MAX_SIDE)
 
 
-def _save_people(out: Path, times: list[float], people: list) -> None:
+def _save_people(out: str, times: list[float], people: list) -> None:
     """All people of every frame, padded: (T, P, 17, 3) keypoints, (T, P, 4) boxes, (T, P)."""
     most = max((len(p) for p in people), default=0) or 1
     kps = np.full((len(times), most, 17, 3), np.nan, np.float32)
@@ -294,15 +307,14 @@ def _save_people(out: Path, times: list[float], people: list) -> None:
     _atomic_npz(out, times=np.asarray(times, np.float64), kps=kps, boxes=boxes, scores=scores)
 
 
-def _load_people(path: Path) -> tuple[list[float], list[list]]:
+def _load_people(key: str) -> tuple[list[float], list[list]]:
     from domain.video.pose import PersonPose
 
-    with np.load(path) as data:
-        times = data["times"].tolist()
-        frames = [[PersonPose(data["boxes"][t, p], float(data["scores"][t, p]),
-                              data["kps"][t, p])
-                   for p in range(data["scores"].shape[1]) if data["scores"][t, p] > 0]
-                  for t in range(len(times))]
+    data = _load_npz(key)
+    times = data["times"].tolist()
+    frames = [[PersonPose(data["boxes"][t, p], float(data["scores"][t, p]), data["kps"][t, p])
+               for p in range(data["scores"].shape[1]) if data["scores"][t, p] > 0]
+              for t in range(len(times))]
     return times, frames
 
 
@@ -313,8 +325,9 @@ def assemble(job_id: str, cfg: VideoConfig) -> dict:
     update_progress(job_id, 62, "tracking")
     with session_scope() as session:
         analysis = job_analysis(session, job_id)
-        work, info, source = work_dir(analysis), analysis.media_info or {}, analysis.source
-    chunk_files = sorted(p for p in (work / "pose").glob("chunk_*.npz") if ".tmp." not in p.name)
+        prefix = analysis_prefix(analysis.user_id, analysis.id)
+        info, source = analysis.media_info or {}, analysis.source
+    chunk_files = _chunk_keys(prefix)
     if not chunk_files:
         raise DomainError("no frames could be decoded from the video", code="decode_failed")
     times, frames = [], []
@@ -325,11 +338,11 @@ def assemble(job_id: str, cfg: VideoConfig) -> dict:
     width, height = int(info.get("width", 0)), int(info.get("height", 0))
     keypoints = track_main_person(frames, width, height)
     fps = cfg.analysis_fps if source != "image" else 1.0
-    path = work / "keypoints.npz"
-    _atomic_npz(path, keypoints=keypoints, times=np.asarray(times), fps=fps, width=width,
+    key = prefix + "keypoints.npz"
+    _atomic_npz(key, keypoints=keypoints, times=np.asarray(times), fps=fps, width=width,
                 height=height, pose_version=cfg.pose_version)
     with session_scope() as session:
-        job_analysis(session, job_id).keypoints_path = storage.relative(path)
+        job_analysis(session, job_id).keypoints_path = key
     return {"frames": len(times)}
 
 
@@ -392,12 +405,12 @@ def classify(job_id: str, classifier, form_model, cfg: VideoConfig) -> dict:
     update_progress(job_id, 70, "classifying")
     with session_scope() as session:
         analysis = job_analysis(session, job_id)
-        path = storage.absolute(analysis.keypoints_path)
+        keypoints_key = analysis.keypoints_path
         hint, source = analysis.exercise_hint, analysis.source
         references = load_references(session, analysis.user_id)
-    with np.load(path) as data:
-        keypoints = data["keypoints"].astype(np.float32)
-        fps, width, height = float(data["fps"]), float(data["width"]), float(data["height"])
+    data = _load_npz(keypoints_key)
+    keypoints = data["keypoints"].astype(np.float32)
+    fps, width, height = float(data["fps"]), float(data["width"]), float(data["height"])
     result = analyze_keypoints(keypoints, fps, width, height, classifier, references,
                                exercise_hint=hint, threshold=cfg.angle_threshold_deg,
                                form_model=form_model)
@@ -439,24 +452,22 @@ def render(job_id: str, cfg: VideoConfig,
         result = dict(analysis.result or {})
         if analysis.source == "keypoints" or not analysis.media_path:
             return result
-        source = storage.absolute(analysis.media_path)
-        keypoints_path = storage.absolute(analysis.keypoints_path)
-        out = work_dir(analysis) / "annotated.mp4"
+        media_key, keypoints_key = analysis.media_path, analysis.keypoints_path
+        out = storage.analysis_key(analysis.user_id, analysis.id, "annotated.mp4")
     update_progress(job_id, 90, "rendering")
     if draw is None:
         from domain.video.render import render_annotated as draw
-    with np.load(keypoints_path) as data:
-        keypoints, times = data["keypoints"], data["times"]
+    data = _load_npz(keypoints_key)
+    keypoints, times = data["keypoints"], data["times"]
     angles = joint_angles(keypoints)
     per_frame = [{joint: float(values[i]) for joint, values in angles.items()
                   if np.isfinite(values[i])} for i in range(len(keypoints))]
-    tmp = out.with_name(f"annotated.{uuid.uuid4().hex[:8]}.tmp.mp4")
-    draw(source, keypoints, times, tmp, angles_per_frame=per_frame,
-         labels=frame_labels(result, times), max_side=cfg.render_max_side,
-         fps=cfg.analysis_fps if len(times) > 1 else None)
-    os.replace(tmp, out)
+    with storage.local_copy(media_key) as source, storage.writing(out) as tmp:
+        draw(source, keypoints, times, tmp, angles_per_frame=per_frame,
+             labels=frame_labels(result, times), max_side=cfg.render_max_side,
+             fps=cfg.analysis_fps if len(times) > 1 else None)
     with session_scope() as session:
-        job_analysis(session, job_id).annotated_path = storage.relative(out)
+        job_analysis(session, job_id).annotated_path = out
     return result
 
 
@@ -516,9 +527,9 @@ def store_reference(session: Session, analysis: Analysis, job_id: str) -> None:
     if becomes is None:
         return
     clinic_id, exercise = becomes
-    with np.load(storage.absolute(analysis.keypoints_path)) as data:
-        keypoints = np.nan_to_num(data["keypoints"], nan=0.0).round(2).tolist()
-        fps, width, height = float(data["fps"]), float(data["width"]), float(data["height"])
+    data = _load_npz(analysis.keypoints_path)
+    keypoints = np.nan_to_num(data["keypoints"], nan=0.0).round(2).tolist()
+    fps, width, height = float(data["fps"]), float(data["width"]), float(data["height"])
     row = session.get(Reference, analysis.id)
     if row is None:
         row = Reference(id=analysis.id, view=None, source=f"clinic upload {analysis.id}",

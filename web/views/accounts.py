@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import send_file
+from flask import redirect, send_file
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import func, select
@@ -14,7 +14,7 @@ from domain.accounts import DUMMY_HASH, hash_password, issue_token, verify_passw
 from infra import storage
 from models import TERMINAL_STATUSES, Job, User
 from models.base import utcnow
-from tasks.privacy import EXPORT_KIND, export_path, remove_user_references
+from tasks.privacy import EXPORT_KIND, export_key, remove_user_references
 from web import errors
 from web.auth import current_session_id, current_user, load_owned, login_required
 from web.db import db_session
@@ -200,9 +200,13 @@ def download_export(job_id: str):
         raise ApiError(404, "not_found", "no such export")
     if job.status != "succeeded":
         raise ApiError(409, "export_not_ready", f"the export job is {job.status}")
-    path = export_path(job.user_id, job.id)
-    if not path.is_file():
+    key = export_key(job.user_id, job.id)
+    if not storage.exists(key):
         raise ApiError(410, privacy.EXPORT_EXPIRED,
                        "this export was removed after its time to live; request a new one")
-    return send_file(path, mimetype="application/zip", as_attachment=True,
-                     download_name=f"rehab-coach-export-{job.id}.zip")
+    name = f"rehab-coach-export-{job.id}.zip"
+    url = storage.url_for_download(key, filename=name, content_type="application/zip")
+    if url is not None:  # object storage: the client fetches it from the store
+        return redirect(url, code=302)
+    return send_file(storage.absolute(key), mimetype="application/zip", as_attachment=True,
+                     download_name=name)

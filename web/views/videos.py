@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import shutil
-
 import numpy as np
-from flask import request, send_file
+from flask import redirect, request, send_file
 from flask_smorest import Blueprint
 from sqlalchemy.exc import OperationalError
 
@@ -35,7 +33,7 @@ from web.schemas.videos import (
     UploadFormSchema,
 )
 from web.service_errors import answered_as_api_errors
-from web.uploads import claim, uploaded_path
+from web.uploads import store, uploaded_path
 
 blp = Blueprint("videos", __name__, url_prefix="/api/v1", description="Exercise analysis")
 
@@ -100,7 +98,7 @@ def upload_video():
     analysis_id, size = new_id(), path.stat().st_size
     target = video_service.original_target(current_user().id, analysis_id, part.filename,
                                            info.kind)
-    target_dir = target.parent
+    prefix = video_service.analysis_prefix(current_user().id, analysis_id)
     check_quota(current_user().id, size)
 
     def record(job):
@@ -110,21 +108,24 @@ def upload_video():
             db_session(), analysis_id=analysis_id, user_id=current_user().id, job_id=job.id,
             info=info, hint=hint, filename=part.filename, target=target, size=size,
             is_reference=is_reference)
-        # Move into place inside the transaction: if the commit fails, the file is removed.
-        target_dir.mkdir(parents=True, exist_ok=True)
-        shutil.move(str(path), target)
-        claim(path)
+
+    def discard():
+        storage.delete_prefix(prefix)
 
     try:
+        # Stored before the transaction opens (on object storage this is the whole upload, no
+        # row lock held meanwhile); if the rows are not committed, the files go again (and
+        # the orphan sweep removes what a crash in between leaves).
+        store(path, target)
         return enqueue(kinds.VIDEO_ANALYZE, subject_type="analysis", subject_id=analysis_id,
                        params={"analysis_id": analysis_id}, before_commit=record,
-                       on_rollback=lambda: shutil.rmtree(target_dir, ignore_errors=True))
+                       on_rollback=discard)
     except OperationalError:
-        shutil.rmtree(target_dir, ignore_errors=True)
+        discard()
         raise ApiError(503, "database_unavailable",
                        "the database is unavailable; nothing was stored, try again") from None
     except BaseException:
-        shutil.rmtree(target_dir, ignore_errors=True)
+        discard()
         raise
 
 
@@ -148,7 +149,7 @@ def upload_keypoints(body: dict):
                        f"the sequence lasts {duration:.0f} s; the limit is "
                        f"{settings.max_video_seconds:.0f} s")
     analysis_id = new_id()
-    target_dir = video_service.analysis_dir(current_user().id, analysis_id)
+    prefix = video_service.analysis_prefix(current_user().id, analysis_id)
 
     def record(job):
         job.subject_id = analysis_id
@@ -160,9 +161,9 @@ def upload_keypoints(body: dict):
     try:
         return enqueue(kinds.KEYPOINTS_ANALYZE, subject_type="analysis", subject_id=analysis_id,
                        params={"analysis_id": analysis_id}, before_commit=record,
-                       on_rollback=lambda: shutil.rmtree(target_dir, ignore_errors=True))
+                       on_rollback=lambda: storage.delete_prefix(prefix))
     except BaseException:
-        shutil.rmtree(target_dir, ignore_errors=True)
+        storage.delete_prefix(prefix)
         raise
 
 
@@ -215,7 +216,8 @@ def list_references():
 @login_required()
 @blp.response(200, content_type="video/mp4")
 def annotated_video(analysis_id: str):
-    """The video with skeleton, angles and repetition counter drawn on it."""
+    """The video with skeleton, angles and repetition counter drawn on it: the file itself, or
+    (object storage) a 302 to a presigned URL of the store, valid DOWNLOAD_URL_TTL_S."""
     analysis = load_analysis(analysis_id)
     if analysis.original_deleted_at is not None:
         raise ApiError(410, ORIGINAL_DELETED,
@@ -223,6 +225,9 @@ def annotated_video(analysis_id: str):
                        "annotated video with it; the keypoints and the result are kept")
     if not analysis.annotated_path:
         raise ApiError(404, "not_ready", "no annotated video (yet) for this analysis")
+    url = storage.url_for_download(analysis.annotated_path, content_type="video/mp4")
+    if url is not None:
+        return redirect(url, code=302)
     return send_file(storage.absolute(analysis.annotated_path), mimetype="video/mp4",
                      conditional=True, download_name=f"{analysis.id}.mp4")
 

@@ -192,11 +192,11 @@ def test_export_rows_hold_the_user_and_nothing_of_others(db, storage_dir):
     assert carol_rows["webhook_deliveries"] == []
     assert ids["alice"] not in json.dumps(carol_rows)
 
-    out = storage_dir / "users" / ids["alice"] / "exports" / "job.zip"
+    out = f"users/{ids['alice']}/exports/job.zip"  # a storage key
     manifest = write_export(ids["alice"], alice_rows, out)
     import zipfile
 
-    names = zipfile.ZipFile(out).namelist()
+    names = zipfile.ZipFile(storage_dir / out).namelist()
     assert "data/users.json" in names and "manifest.json" in names
     assert [n for n in names if n.endswith("original.mp4")]
     assert not [n for n in names if "exports/" in n]  # never the export itself
@@ -264,7 +264,9 @@ def test_expired_exports_and_orphan_analysis_folders_go(db, storage_dir, monkeyp
     (exports / "old.zip").write_bytes(b"zip")
     (exports / "new.zip").write_bytes(b"zip")
     old = time.time() - 2 * 3600
-    for path in (orphan, analyses / kept, exports / "old.zip"):
+    # A folder's age is its newest file's (object storage has no folders).
+    for path in (orphan / "pose" / "chunk_0000.npz", *(analyses / kept).rglob("*"),
+                 exports / "old.zip"):
         os.utime(path, (old, old))
 
     assert remove_orphan_analysis_folders(grace_s=3600) == ["deleted-one"]
