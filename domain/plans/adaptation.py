@@ -20,7 +20,7 @@ caller should persist it into the stored profile (the paper updates the user pro
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .library import Exercise, by_id
 from .profile import FEEDBACK_RATINGS, FITNESS_LEVELS, LEVEL_DIFFICULTY_CEILING, Profile
@@ -44,10 +44,15 @@ class Adjustment:
     substitutes: dict[str, tuple[str, ...]] = field(default_factory=dict)
     max_difficulty: int | None = None
     notes: tuple[str, ...] = ()
+    #: per-exercise volume from last week's measured performance, and why
+    exercise_factors: dict[str, float] = field(default_factory=dict)
+    exercise_reasons: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def preferred_ids(self) -> frozenset[str]:
-        return frozenset(i for subs in self.substitutes.values() for i in subs)
+        # Substitutes, and measured exercises whose load changed: they continue next week.
+        return frozenset([i for subs in self.substitutes.values() for i in subs]
+                         + list(self.exercise_factors))
 
     def to_dict(self) -> dict:
         return {
@@ -60,6 +65,8 @@ class Adjustment:
             "substitutes": {k: list(v) for k, v in self.substitutes.items()},
             "max_difficulty": self.max_difficulty,
             "notes": list(self.notes),
+            "exercise_factors": dict(self.exercise_factors),
+            "exercise_reasons": {k: list(v) for k, v in self.exercise_reasons.items()},
         }
 
 
@@ -203,3 +210,28 @@ def compute_adjustment(
         excluded_ids=frozenset(excluded), substitutes=substitutes,
         max_difficulty=max_difficulty, notes=tuple(notes),
     )
+
+
+def with_performance(adjustment: Adjustment, changes, library: list[Exercise],
+                     profile: Profile) -> Adjustment:
+    """Add last week's measured performance (``performance.PerformanceChanges``) to the rating's
+    adjustment: per-exercise volume factors with their reasons, and the discomfort path
+    (left out, easier substitutes) for exercises reported painful."""
+    if not (changes.factors or changes.discomfort_ids):
+        return adjustment
+    lib = by_id(library)
+    excluded = set(adjustment.excluded_ids) | {i for i in changes.discomfort_ids if i in lib}
+    substitutes = dict(adjustment.substitutes)
+    reasons = {k: tuple(v) for k, v in changes.reasons.items()}
+    for ex_id in sorted(changes.discomfort_ids):
+        if ex_id not in lib or ex_id in substitutes:
+            continue
+        substitutes[ex_id] = easier_substitutes(lib[ex_id], library, profile.injury, excluded)
+        why = next((n for n in changes.notes if lib[ex_id].name in n), None)
+        for sub in substitutes[ex_id]:
+            reasons.setdefault(sub, (f"replaces {lib[ex_id].name}: "
+                                     + (why or "pain reported last week"),))
+    factors = {k: v for k, v in changes.factors.items() if k not in excluded}
+    return replace(adjustment, excluded_ids=frozenset(excluded), substitutes=substitutes,
+                   exercise_factors=factors, exercise_reasons=reasons,
+                   notes=tuple(adjustment.notes) + tuple(changes.notes))

@@ -176,6 +176,7 @@ def _seed(profile: Profile, week: int, level: str, adjustment: Adjustment | None
 def _volume(ex: Exercise, level: str, adj: Adjustment | None, light: bool):
     sd, rf = LEVEL_VOLUME[level]
     rf *= adj.rep_factor if adj else 1.0
+    rf *= adj.exercise_factors.get(ex.id, 1.0) if adj else 1.0  # measured last week
     if ex.default_sets > 1:
         sd += adj.set_delta if adj else 0
         if light:
@@ -319,6 +320,8 @@ def _item_reasons(ex: Exercise, score: float, explained: dict, w: _Week, *,
         reasons.append(f"easier substitute for {substitute_for} after reported discomfort")
     if adj and adj.rep_factor != 1.0:
         reasons.append(f"volume x{adj.rep_factor:.2f} from your feedback")
+    if adj:
+        reasons.extend(adj.exercise_reasons.get(ex.id, ()))
     if light:
         reasons.append(LOW_READINESS_NOTE.format(r=readiness_score))
     return reasons

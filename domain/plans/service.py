@@ -19,12 +19,14 @@ from domain.errors import DomainError
 from models import plans as repo
 from models.plans import Plan, PlanFeedback, Profile, ReadinessEntry
 
-from .adaptation import compute_adjustment
+from .adaptation import compute_adjustment, with_performance
 from .builder import build_week
 from .library import Exercise, parse_exercise
 from .network import PlanScorer
+from .performance import performance_changes
 from .profile import Profile as ProfileData
 from .readiness import compute_readiness, lighten_day
+from .tracking import performance_entries
 
 DISCLAIMER = ("Use this plan only with medical advice; stop any exercise that causes pain "
               "above 3/10 and report it as discomfort.")
@@ -76,6 +78,7 @@ def generate_plan(
     feedback: dict | None = None,
     rating_history: list[str] | None = None,
     readiness_score: float | None = None,
+    performance: list[dict] | None = None,
 ) -> dict:
     """Generate the plan for ``week`` (no I/O).
 
@@ -84,6 +87,9 @@ def generate_plan(
     - ``rating_history``: ratings of the weeks before that feedback, oldest first (excluding
       ``feedback['rating']``).
     - ``readiness_score``: today's readiness 0-100 or None.
+    - ``performance``: what was performed of ``previous_plan`` (camera checks and
+      self-reports, ``performance.entry_dict``): measured shortfalls, ranges and pain change
+      next week's load per exercise (``performance.performance_changes``).
 
     Returns the ``PlanDraft`` dict plus ``model_version`` and ``adjustment``.  If the returned
     ``fitness_level`` differs from ``profile.fitness_level`` the caller should store it in the
@@ -91,6 +97,10 @@ def generate_plan(
     """
     adjustment = compute_adjustment(feedback, rating_history or [], previous_plan, library,
                                     profile)
+    if previous_plan and performance:
+        changes = performance_changes(previous_plan.get("days", []), performance,
+                                      previous_plan.get("fitness_level") or profile.fitness_level)
+        adjustment = with_performance(adjustment, changes, library, profile)
     effective = replace(profile, fitness_level=adjustment.fitness_level)
     scores = scorer.score(effective, library)
     draft = build_week(
@@ -223,7 +233,8 @@ def build(session: Session, gen: PlanGeneration, *, job_id: str, user_id: str,
     draft = generate_plan(
         profile_data(profile), gen.scorer, load_library(session), week=week,
         previous_plan=previous, feedback=feedback, rating_history=history,
-        readiness_score=recent_readiness(session, user_id))
+        readiness_score=recent_readiness(session, user_id),
+        performance=performance_entries(session, previous["id"]) if previous else None)
     plan = store_plan(session, draft, user_id=user_id, week=week, job_id=job_id,
                       profile=profile, previous_plan_id=previous["id"] if previous else None,
                       model_version=gen.model_version, emit=gen.emit)

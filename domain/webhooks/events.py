@@ -13,6 +13,8 @@ VIDEO_ANALYSIS_FAILED = "video.analysis.failed"
 PLAN_GENERATED = "plan.generated"
 FEEDBACK_RECEIVED = "feedback.received"
 BATCH_COMPLETED = "batch.completed"
+EXERCISE_CHECKED = "exercise.checked"
+PLAN_DAY_COMPLETED = "plan.day.completed"
 WEBHOOK_TEST = "webhook.test"
 
 EVENT_TYPES: tuple[str, ...] = (
@@ -21,6 +23,8 @@ EVENT_TYPES: tuple[str, ...] = (
     PLAN_GENERATED,
     FEEDBACK_RECEIVED,
     BATCH_COMPLETED,
+    EXERCISE_CHECKED,
+    PLAN_DAY_COMPLETED,
     WEBHOOK_TEST,
 )
 

@@ -97,6 +97,9 @@ class PlanExerciseSchema(ma.Schema):
     reasons = ma.fields.List(ma.fields.String())
     category = ma.fields.String()
     difficulty = ma.fields.Integer()
+    performed = ma.fields.Dict(allow_none=True, metadata={
+        "description": "what was performed that day (camera checks and self-reports added "
+                       "up): reps or duration_s, sets, hold_s, rom_deg, pain, completed"})
 
 
 class PlanDaySchema(ma.Schema):
@@ -137,6 +140,19 @@ class FeedbackSchema(StrictSchema):
     rating = ma.fields.String(required=True, validate=ma.validate.OneOf(FEEDBACK_RATINGS))
     exercise_ids = ma.fields.List(ma.fields.String(validate=ma.validate.Length(max=80)),
                                   load_default=list, validate=ma.validate.Length(max=20))
+    note = ma.fields.String(validate=ma.validate.Length(max=2000), allow_none=True)
+
+
+class PerformedSchema(StrictSchema):
+    """A self-report; what is left out is taken as prescribed."""
+
+    reps = ma.fields.Integer(strict=True, validate=_range(0, 500), allow_none=True,
+                             metadata={"description": "repetitions per set"})
+    sets = ma.fields.Integer(strict=True, validate=_range(0, 20), allow_none=True)
+    duration_s = ma.fields.Float(validate=_range(0, 7200), allow_none=True,
+                                 metadata={"description": "seconds per set"})
+    pain = ma.fields.Integer(strict=True, validate=_range(0, 10), allow_none=True,
+                             metadata={"description": "0 (none) to 10 (worst)"})
     note = ma.fields.String(validate=ma.validate.Length(max=2000), allow_none=True)
 
 

@@ -7,17 +7,24 @@ from __future__ import annotations
 
 from flask_smorest import Blueprint
 
-from domain.plans import service
+from domain.plans import service, tracking
 from models import Plan
 from models import plans as repo
 from models.base import utcnow
+from tasks.events import emit
 from web.auth import current_user, load_owned, login_required, subject_user_id
 from web.db import db_session
 from web.jobs import enqueue, replay
 from web.pages import page_slice, paginated
 from web.ratelimit import plans_limit
 from web.schemas.common import JobAcceptedSchema, UserIdQuerySchema
-from web.schemas.plans import FeedbackSchema, PagedUserIdQuerySchema, PlanSchema
+from web.schemas.plans import (
+    FeedbackSchema,
+    PagedUserIdQuerySchema,
+    PerformedSchema,
+    PlanDaySchema,
+    PlanSchema,
+)
 from web.service_errors import answered_as_api_errors
 
 blp = Blueprint("plans", __name__, url_prefix="/api/v1/plans", description="Weekly rehab plans")
@@ -81,6 +88,23 @@ def complete_day(plan_id: str, day: int):
         if service.complete_day(plan, day, utcnow()):
             db_session().commit()
     return plan
+
+
+@blp.route("/<plan_id>/days/<int:day>/exercises/<exercise_id>/performed", methods=["POST"])
+@login_required()
+@blp.arguments(PerformedSchema)
+@blp.response(201, PlanDaySchema)
+def report_performed(body: dict, plan_id: str, day: int, exercise_id: str):
+    """Self-report a prescribed exercise (the way for one without a camera check; allowed for
+    checked ones too): repetitions, sets, duration per set and pain 0-10, each optional (left
+    out: as prescribed). Answers the day, with `performed` per exercise and `completed` once
+    every exercise of the day is done."""
+    plan = load_plan(plan_id, write=True)
+    with answered_as_api_errors():
+        day_now = tracking.self_report(db_session(), plan, day, exercise_id, body, emit,
+                                       utcnow())
+    db_session().commit()
+    return day_now
 
 
 @blp.route("/<plan_id>/feedback", methods=["POST"])

@@ -16,6 +16,8 @@ def test_event_catalogue():
         "plan.generated",
         "feedback.received",
         "batch.completed",
+        "exercise.checked",
+        "plan.day.completed",
         "webhook.test",
     )
 
