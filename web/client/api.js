@@ -197,9 +197,21 @@ const sleep = (ms) => new Promise((resolve) => { setTimeout(resolve, ms); });
  */
 export async function waitForJob(jobId, onUpdate = () => {}, isCurrent = () => true) {
   let delay = 500;
+  let failures = 0;
   for (;;) {
     if (!isCurrent()) return null;
-    const job = await api.get(`/jobs/${encodeURIComponent(jobId)}`);
+    let job;
+    try {
+      job = await api.get(`/jobs/${encodeURIComponent(jobId)}`);
+      failures = 0;
+    } catch (error) {
+      // A restart or a dropped connection while the job runs: keep polling a little while.
+      const transient = error.status === 0 || error.status === 429 || error.status >= 502;
+      failures += 1;
+      if (!transient || failures > 10) throw error;
+      await sleep(2000);
+      continue;
+    }
     onUpdate(job);
     if (TERMINAL.has(job.status)) return job;
     await sleep(delay);
