@@ -70,6 +70,28 @@ def claim_pipeline_round(session: Session, job_id: str) -> int | None | bool:
     return previous if claimed.rowcount == 1 else False
 
 
+def end_open_job(session: Session, job_id: str, status: str, **fields) -> bool:
+    """Move a job that has not ended to `status` (compare-and-set: of two callers racing, one
+    wins, e.g. two sweepers failing the same job). True when this call moved it."""
+    claimed = session.execute(
+        update(Job).where(Job.id == job_id, Job.status.not_in(tuple(TERMINAL_STATUSES)))
+        .values(status=status, **fields).execution_options(synchronize_session=False))
+    return claimed.rowcount == 1
+
+
+def claim_resend(session: Session, job_id: str, *, status: str, resends: int,
+                 now: datetime) -> bool:
+    """Count one more re-send of a job still as the sweeper read it (same status, same count;
+    compare-and-set: of two sweepers deciding at once, one re-sends it)."""
+    values: dict = {"resends": resends + 1, "heartbeat_at": now}
+    if status == "queued":
+        values["enqueued_at"] = now
+    claimed = session.execute(
+        update(Job).where(Job.id == job_id, Job.status == status, Job.resends == resends)
+        .values(**values).execution_options(synchronize_session=False))
+    return claimed.rowcount == 1
+
+
 # ---------------------------------------------------------------- analyses
 
 
@@ -149,6 +171,15 @@ def ended_analyses_with_originals(session: Session, *, before: datetime) -> Sequ
     return session.scalars(select(Analysis).where(
         Analysis.created_at < before, Analysis.media_path.is_not(None),
         Analysis.status.in_(tuple(TERMINAL_STATUSES)))).all()
+
+
+def claim_original_expiry(session: Session, analysis_id: str, media_path: str) -> bool:
+    """Forget an analysis' original if it still names `media_path` (compare-and-set: of two
+    retention sweeps at once, one expires it)."""
+    claimed = session.execute(
+        update(Analysis).where(Analysis.id == analysis_id, Analysis.media_path == media_path)
+        .values(media_path=None).execution_options(synchronize_session=False))
+    return claimed.rowcount == 1
 
 
 def events_about_analysis(session: Session, user_id: str, analysis_id: str) -> list[Event]:

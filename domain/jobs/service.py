@@ -38,13 +38,11 @@ def end_job(job_id: str, status: str, emit: Emit, **fields) -> bool:
     """Move a job that has not ended to `status` (once), then run its kind's hook and tell its
     batch, in the same transaction. False when it had already ended."""
     with session_scope() as session:
-        job = session.get(Job, job_id)
-        if job is None or job.status in TERMINAL_STATUSES:
+        # Compare-and-set: a worker and a sweeper (or two sweepers) ending the same job at
+        # once run its hooks and emit its event once.
+        if not repo.end_open_job(session, job_id, status, finished_at=utcnow(), **fields):
             return False
-        job.status, job.finished_at = status, utcnow()
-        for name, value in fields.items():
-            setattr(job, name, value)
-        session.flush()
+        job = session.get(Job, job_id)
         hooks = kinds.hooks_for(job.kind)
         if hooks is not None:
             (hooks.on_succeeded if status == "succeeded" else hooks.on_failed)(session, job, emit)
@@ -96,20 +94,28 @@ def suspects(session: Session, now: datetime, limits: SweepLimits
     running batches (they end with their children)."""
     found: dict[str, str] = {}
     batches: list[str] = []
-    for job in repo.jobs_with_status(session, "queued"):
-        waited = now - as_utc(job.enqueued_at or job.created_at)
-        if waited > timedelta(seconds=limits.requeue_after_s):
-            found[job.id] = "lost"
-    for job in repo.jobs_with_status(session, "running"):
-        kind = kinds.KINDS.get(job.kind)
-        if kind is not None and kind.ends_with_children:
-            batches.append(job.id)
-        elif job.started_at and now - running_since(job) > timedelta(
-                seconds=limits.job_deadline_s):
-            found[job.id] = "deadline"
-        elif deadline_passed(job, limits.stall_after_s, now):
-            found[job.id] = "lost"
+    for status in ("queued", "running"):
+        for job in repo.jobs_with_status(session, status):
+            kind = kinds.KINDS.get(job.kind)
+            if status == "running" and kind is not None and kind.ends_with_children:
+                batches.append(job.id)
+                continue
+            reason = suspect_reason(job, now, limits)
+            if reason is not None:
+                found[job.id] = reason
     return found, batches
+
+
+def suspect_reason(job: Job, now: datetime, limits: SweepLimits) -> str | None:
+    """Why a job (as read) is suspect: "lost", "deadline", or None when it is not."""
+    if job.status == "queued":
+        waited = now - as_utc(job.enqueued_at or job.created_at)
+        return "lost" if waited > timedelta(seconds=limits.requeue_after_s) else None
+    if job.status != "running":
+        return None
+    if job.started_at and now - running_since(job) > timedelta(seconds=limits.job_deadline_s):
+        return "deadline"
+    return "lost" if deadline_passed(job, limits.stall_after_s, now) else None
 
 
 def running_since(job: Job) -> datetime:

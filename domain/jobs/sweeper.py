@@ -16,8 +16,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from domain.jobs.service import Emit, SweepLimits, child_job_ended, suspects
+from domain.jobs.service import (
+    Emit,
+    SweepLimits,
+    child_job_ended,
+    suspect_reason,
+    suspects,
+)
 from models import Job
+from models import repository as repo
 from models.base import utcnow
 from models.db import session_scope
 
@@ -63,6 +70,10 @@ def decide(found: dict[str, str], limits: SweepLimits, view, live: set[str] | No
             if found.get(job_id) != reason:
                 continue  # it became a suspect after the broker was read: next sweep
             job = session.get(Job, job_id)
+            # The row as read now must still be suspect for that reason: the compare-and-set
+            # below is against this very read (another sweeper may have acted since `again`).
+            if job is None or suspect_reason(job, now, limits) != reason:
+                continue
             if view is not None and view.waiting(job_id):
                 sweep.waiting.append(job_id)
                 if job.status == "running":
@@ -74,11 +85,9 @@ def decide(found: dict[str, str], limits: SweepLimits, view, live: set[str] | No
             elif view.held(job_id, limits.stall_after_s, live):
                 sweep.waiting.append(job_id)
             elif job.resends >= limits.max_resends:
-                sweep.failed.append(job_id)
-            else:
-                job.resends += 1
-                job.heartbeat_at = now
-                if job.status == "queued":
-                    job.enqueued_at = now
+                sweep.failed.append(job_id)  # ended once whoever fails it (end_job)
+            elif repo.claim_resend(session, job.id, status=job.status, resends=job.resends,
+                                   now=now):
                 sweep.resend.append((job.id, job.kind, job.priority))
+            # else: another sweeper (run by mistake) re-sent it meanwhile
     return sweep
