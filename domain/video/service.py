@@ -40,7 +40,7 @@ from domain.video.angles import joint_angles
 from domain.video.media import MediaError, iter_frames, read_image
 from domain.video.references import Reference as ReferenceData
 from infra import storage
-from models import TERMINAL_STATUSES, Analysis, AnalysisResult, Job, Reference, User
+from models import TERMINAL_STATUSES, Analysis, AnalysisResult, Job, Plan, Reference, User
 from models import repository as repo
 from models.base import utcnow
 from models.db import session_scope
@@ -155,20 +155,38 @@ def original_target(user_id: str, analysis_id: str, filename: str | None, kind: 
 
 def new_media_analysis(session: Session, *, analysis_id: str, user_id: str, job_id: str,
                        info, hint: str | None, filename: str | None, target: str, size: int,
-                       is_reference: bool) -> Analysis:
-    """The row of an accepted video or photo upload (`info`: its probed MediaInfo)."""
+                       is_reference: bool, prescription: dict | None = None) -> Analysis:
+    """The row of an accepted video or photo upload (`info`: its probed MediaInfo);
+    `prescription`: the plan day and exercise it is checked against (`check_prescription`)."""
     analysis = Analysis(
         id=analysis_id, user_id=user_id, source=info.kind, status="queued", exercise_hint=hint,
         original_filename=os.path.basename(filename or "")[:255],
         media_path=target, media_bytes=size, media_info=info.to_dict(),
-        is_reference=is_reference, job_id=job_id)
+        is_reference=is_reference, job_id=job_id, **_prescription_columns(prescription))
     session.add(analysis)
     return analysis
 
 
+def check_prescription(session: Session, user_id: str, fields: dict) -> dict | None:
+    """The plan day and exercise an upload names (`plan_id`, `day`, `exercise_id`), checked:
+    the caller's own plan (else 404), a day and exercise of it, and a camera check for that
+    exercise (else 422 with the field's error). None when none is named."""
+    from domain.plans.tracking import check_prescription as check
+    from domain.video.movement import load_camera_checks
+
+    return check(session, user_id, fields, load_camera_checks())
+
+
+def _prescription_columns(prescription: dict | None) -> dict:
+    if not prescription:
+        return {}
+    return {"plan_id": prescription["plan_id"], "plan_day": prescription["day"],
+            "plan_exercise_id": prescription["exercise_id"]}
+
+
 def new_keypoint_analysis(session: Session, *, analysis_id: str, user_id: str, job_id: str,
                           frames: np.ndarray, fps: float, width: float, height: float,
-                          hint: str | None) -> Analysis:
+                          hint: str | None, prescription: dict | None = None) -> Analysis:
     """Store on-device keypoints (keypoints.npz) and their analysis row."""
     target = storage.analysis_key(user_id, analysis_id, "keypoints.npz")
     buffer = io.BytesIO()
@@ -176,7 +194,7 @@ def new_keypoint_analysis(session: Session, *, analysis_id: str, user_id: str, j
     storage.put_bytes(buffer.getvalue(), target)
     analysis = Analysis(
         id=analysis_id, user_id=user_id, source="keypoints", status="queued", exercise_hint=hint,
-        keypoints_path=target, job_id=job_id,
+        keypoints_path=target, job_id=job_id, **_prescription_columns(prescription),
         media_info={"kind": "keypoints", "fps": fps, "width": width, "height": height,
                     "nb_frames": len(frames), "duration_s": round(len(frames) / fps, 3)})
     session.add(analysis)
@@ -408,12 +426,15 @@ def classify(job_id: str, classifier, form_model, cfg: VideoConfig) -> dict:
         keypoints_key = analysis.keypoints_path
         hint, source = analysis.exercise_hint, analysis.source
         references = load_references(session, analysis.user_id)
+        prescribed = prescribed_item(session, analysis)
     data = _load_npz(keypoints_key)
     keypoints = data["keypoints"].astype(np.float32)
     fps, width, height = float(data["fps"]), float(data["width"]), float(data["height"])
     result = analyze_keypoints(keypoints, fps, width, height, classifier, references,
                                exercise_hint=hint, threshold=cfg.angle_threshold_deg,
                                form_model=form_model)
+    if prescribed is not None:
+        checked_against_prescription(result, keypoints, fps, *prescribed)
     models = models_used(source, cfg)
     result["models"] = models
     update_progress(job_id, 85, "comparing")
@@ -427,6 +448,49 @@ def classify(job_id: str, classifier, form_model, cfg: VideoConfig) -> dict:
             session.add(row)
         row.models, row.result, row.job_id = models, result, job_id
     return {"label": result["exercise"]["label"], "rep_count": result["rep_count"]}
+
+
+def prescribed_item(session: Session, analysis: Analysis) -> tuple[dict, str] | None:
+    """(plan item, the plan's fitness level) of a checked analysis; None when it names no
+    prescription (or its plan was deleted since)."""
+    if not analysis.plan_id:
+        return None
+    plan = session.get(Plan, analysis.plan_id)
+    if plan is None:
+        return None
+    day = next((d for d in plan.days if d["day"] == analysis.plan_day), None)
+    item = next((i for i in (day or {}).get("exercises", [])
+                 if i["exercise_id"] == analysis.plan_exercise_id), None)
+    return (item, plan.fitness_level) if item else None
+
+
+def checked_against_prescription(result: dict, keypoints: np.ndarray, fps: float, item: dict,
+                                 level: str) -> None:
+    """The analysis result as a check of the prescribed exercise: the movement measured with
+    its specification at the patient's level; `prescribed`, `performed`, `not_measured`; the
+    repetitions and feedback are the measurement's (the classifier's own are kept beside)."""
+    from domain.video.movement import load_camera_checks
+    from domain.video.movement.prescribed import check_prescribed
+
+    check = load_camera_checks()[item["exercise_id"]]
+    checked = check_prescribed(keypoints, fps, check, item, level, result.get("exercise") or {})
+    movement = checked["movement"]
+    result["classifier_view"] = {"rep_count": result.get("rep_count"),
+                                 "feedback": result.get("feedback", []),
+                                 "analyzed_as": result.get("analyzed_as")}
+    result.update(prescribed=checked["prescribed"], performed=checked["performed"],
+                  not_measured=checked["not_measured"], movement=movement,
+                  feedback=checked["feedback"])
+    if checked["performed"]["counted"] and movement["kind"] == "reps":
+        result["rep_count"] = movement["rep_count"] or 0
+        result["reps"] = [{"index": r["index"], "start_s": r["start_s"], "end_s": r["end_s"],
+                           "rom_deg": r["rom"], "rom_joint": movement["rom_name"],
+                           "angles": {}, "issues": []} for r in movement["reps"]]
+    elif not checked["performed"]["counted"]:
+        result["rep_count"], result["reps"] = 0, []
+    if movement.get("form"):
+        result["form"] = {**movement["form"], "verdict": checked["performed"]["form_verdict"]
+                          or "uncertain", "score": None}
 
 
 # ---------------------------------------------------------------- rendering
@@ -483,6 +547,10 @@ class AnalysisHooks:
         analysis = settle(session, job, "succeeded", emit)
         if analysis is not None and analysis.is_reference:
             store_reference(session, analysis, job.id)
+        if analysis is not None and analysis.plan_id:
+            from domain.plans.tracking import record_camera_check
+
+            record_camera_check(session, analysis, job.id, emit, utcnow())
 
     @staticmethod
     def on_failed(session: Session, job: Job, emit) -> None:

@@ -31,6 +31,17 @@ class KeypointFrames(ma.fields.Field):
         return array
 
 
+def _prescription_fields(strict: bool) -> tuple[ma.fields.Field, ...]:
+    """`plan_id`, `day`, `exercise_id`: the prescribed exercise an upload is checked against
+    (all three or none; the day and exercise must be in the caller's own plan)."""
+    return (ma.fields.String(validate=ma.validate.Length(min=1, max=32),
+                             metadata={"description": "one of your plans"}),
+            ma.fields.Integer(strict=strict, validate=ma.validate.Range(1, 7),
+                              metadata={"description": "a day of that plan"}),
+            ma.fields.String(validate=ma.validate.Length(min=1, max=80),
+                             metadata={"description": "an exercise prescribed that day"}))
+
+
 class KeypointAnalysisSchema(StrictSchema):
     fps = ma.fields.Float(required=True, validate=ma.validate.Range(1, 240))
     width = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(16, 8192))
@@ -40,12 +51,14 @@ class KeypointAnalysisSchema(StrictSchema):
         "type": "array", "description": "frames x 17 x [x, y, score], pixels",
         "items": {"type": "array", "items": {"type": "array", "items": {"type": "number"}}}})
     exercise = ma.fields.String(validate=ma.validate.Length(max=64))
+    plan_id, day, exercise_id = _prescription_fields(strict=True)
 
 
 class UploadFormSchema(ma.Schema):
     exercise = ma.fields.String(validate=ma.validate.Length(max=64))
     reference = ma.fields.Boolean(load_default=False,
                                   metadata={"description": "clinicians: a reference performance"})
+    plan_id, day, exercise_id = _prescription_fields(strict=False)
 
 
 class AnalysisSchema(ma.Schema):
@@ -55,6 +68,10 @@ class AnalysisSchema(ma.Schema):
     created_at = UtcDateTime(required=True)
     job_id = ma.fields.String(allow_none=True)
     exercise_hint = ma.fields.String(allow_none=True)
+    plan_id = ma.fields.String(allow_none=True, metadata={
+        "description": "the plan whose prescribed exercise this analysis checks"})
+    day = ma.fields.Integer(allow_none=True)
+    exercise_id = ma.fields.String(allow_none=True)
     original_filename = ma.fields.String(allow_none=True)
     media = ma.fields.Dict(allow_none=True)
     is_reference = ma.fields.Boolean()

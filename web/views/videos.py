@@ -37,6 +37,9 @@ from web.uploads import store, uploaded_path
 
 blp = Blueprint("videos", __name__, url_prefix="/api/v1", description="Exercise analysis")
 
+#: the multipart form fields read besides `file`
+UPLOAD_FORM_FIELDS = ("exercise", "reference", "plan_id", "day", "exercise_id")
+
 
 
 def analysis_to_dict(analysis: Analysis, history: list[AnalysisResult] | None = None) -> dict:
@@ -47,6 +50,8 @@ def analysis_to_dict(analysis: Analysis, history: list[AnalysisResult] | None = 
         "id": analysis.id, "status": analysis.status, "source": analysis.source,
         "created_at": analysis.created_at, "job_id": analysis.job_id,
         "exercise_hint": analysis.exercise_hint, "original_filename": analysis.original_filename,
+        "plan_id": analysis.plan_id, "day": analysis.plan_day,
+        "exercise_id": analysis.plan_exercise_id,
         "media": analysis.media_info, "is_reference": analysis.is_reference,
         "annotated_url": f"/api/v1/videos/{analysis.id}/annotated.mp4"
         if analysis.annotated_path else None,
@@ -65,7 +70,9 @@ def analysis_to_dict(analysis: Analysis, history: list[AnalysisResult] | None = 
     "type": "object", "required": ["file"],
     "properties": {"file": {"type": "string", "format": "binary"},
                    "exercise": {"type": "string", "enum": list(VOCABULARY)},
-                   "reference": {"type": "boolean"}}}}}})
+                   "reference": {"type": "boolean"},
+                   "plan_id": {"type": "string"}, "day": {"type": "integer"},
+                   "exercise_id": {"type": "string"}}}}}})
 @blp.response(202, JobAcceptedSchema)
 @upload_limit
 def upload_video():
@@ -86,11 +93,12 @@ def upload_video():
         raise ApiError(422, "validation_error", "the request has invalid fields",
                        errors={"file": ["a file part named 'file' is required"]})
     form = UploadFormSchema().load({k: v for k, v in request.form.items()
-                                    if k in ("exercise", "reference")})
+                                    if k in UPLOAD_FORM_FIELDS})
     is_reference = bool(form.get("reference"))
     path = uploaded_path(part)
     with answered_as_api_errors():
         hint = video_service.check_hint(form.get("exercise"))
+        prescription = video_service.check_prescription(db_session(), current_user().id, form)
         if is_reference:
             video_service.check_reference_upload(current_user())
         info = probe(path, max_seconds=settings.max_video_seconds,
@@ -107,7 +115,7 @@ def upload_video():
         video_service.new_media_analysis(
             db_session(), analysis_id=analysis_id, user_id=current_user().id, job_id=job.id,
             info=info, hint=hint, filename=part.filename, target=target, size=size,
-            is_reference=is_reference)
+            is_reference=is_reference, prescription=prescription)
 
     def discard():
         storage.delete_prefix(prefix)
@@ -142,6 +150,7 @@ def upload_keypoints(body: dict):
         return first
     with answered_as_api_errors():
         hint = video_service.check_hint(body.get("exercise"))
+        prescription = video_service.check_prescription(db_session(), current_user().id, body)
     frames: np.ndarray = body["frames"]
     duration = len(frames) / body["fps"]
     if duration > settings.max_video_seconds:
@@ -156,7 +165,7 @@ def upload_keypoints(body: dict):
         video_service.new_keypoint_analysis(
             db_session(), analysis_id=analysis_id, user_id=current_user().id, job_id=job.id,
             frames=frames, fps=body["fps"], width=body["width"], height=body["height"],
-            hint=hint)
+            hint=hint, prescription=prescription)
 
     try:
         return enqueue(kinds.KEYPOINTS_ANALYZE, subject_type="analysis", subject_id=analysis_id,
