@@ -12,8 +12,10 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from domain.errors import DomainError
+from domain.plans.performance import adherence, entry_dict
 from domain.webhooks.service import cancel_departed_patient_deliveries
 from models import clinics as repo
+from models import performance as performance_repo
 from models.accounts import Clinic, User
 from models.base import as_utc
 
@@ -89,9 +91,31 @@ class PatientSummary:
     last_analysis: dict | None
     last_activity_at: datetime | None
     joined_at: datetime | None = None  # not recorded
+    adherence: dict | None = None
 
 
-def _summary(user: User, last_at: datetime | None, latest: dict) -> PatientSummary:
+def _adherence(plans: list, entries: list) -> dict:
+    """Adherence over the patient's plans (every week's current version)."""
+    plan_dicts = [{"id": p.id, "week": p.week, "days": p.days} for p in plans]
+    out = adherence(plan_dicts, [entry_dict(e) for e in entries])
+    for points in out["rom_trend"].values():
+        for point in points["points"]:
+            point["at"] = as_utc(point["at"]).isoformat() if point["at"] else None
+    for pain in out["last_pain"]:
+        pain["at"] = as_utc(pain["at"]).isoformat() if pain["at"] else None
+    return out
+
+
+def _adherence_summary(full: dict) -> dict:
+    """The overview's share: sessions, repetitions, the range trend's change, last pain."""
+    return {"sessions": full["sessions"], "repetitions": full["repetitions"],
+            "camera_checks": full["camera_checks"], "self_reports": full["self_reports"],
+            "rom_change_deg": {k: v["change_deg"] for k, v in full["rom_trend"].items()},
+            "last_pain": full["last_pain"][0] if full["last_pain"] else None}
+
+
+def _summary(user: User, last_at: datetime | None, latest: dict,
+             adherence_now: dict | None = None) -> PatientSummary:
     profile, plan = latest["profile"], latest["plan"]
     feedback, analysis = latest["feedback"], latest["analysis"]
     result = (analysis.result or {}) if analysis else {}
@@ -107,7 +131,8 @@ def _summary(user: User, last_at: datetime | None, latest: dict) -> PatientSumma
         if feedback else None,
         last_analysis={"id": analysis.id, "status": analysis.status,
                        "label": (result.get("exercise") or {}).get("label"),
-                       "rep_count": result.get("rep_count")} if analysis else None)
+                       "rep_count": result.get("rep_count")} if analysis else None,
+        adherence=_adherence_summary(adherence_now) if adherence_now else None)
 
 
 def patients(session: Session, clinician: User, *, offset: int = 0,
@@ -117,5 +142,34 @@ def patients(session: Session, clinician: User, *, offset: int = 0,
     if not clinician.clinic_id:
         raise no_clinic()
     page, total = repo.patients_page(session, clinician.clinic_id, offset=offset, limit=limit)
-    latest = repo.latest_activity_of(session, [user.id for user, _ in page])
-    return [_summary(user, last_at, latest[user.id]) for user, last_at in page], total
+    ids = [user.id for user, _ in page]
+    latest = repo.latest_activity_of(session, ids)
+    # Two queries for the whole page: every plan and every performed record of its patients.
+    plans = performance_repo.plans_of_users(session, ids)
+    entries = performance_repo.of_users(session, ids)
+    return [_summary(user, last_at, latest[user.id], _adherence(plans[user.id],
+                                                                entries[user.id]))
+            for user, last_at in page], total
+
+
+def patient_adherence(session: Session, clinician: User, user_id: str) -> dict:
+    """One patient's adherence in full: sessions and repetitions done of those prescribed,
+    per week too, the range-of-motion trend per checked exercise, the last pain ratings.
+    Another clinic's patient (or anyone who is not a patient of this clinic) answers 404."""
+    if not clinician.clinic_id:
+        raise no_clinic()
+    patient = session.get(User, user_id)
+    if (patient is None or patient.clinic_id != clinician.clinic_id
+            or patient.role != "patient"):
+        raise DomainError("no such patient", code="not_found", http_status=404)
+    plans = performance_repo.plans_of_users(session, [user_id])[user_id]
+    entries = performance_repo.of_users(session, [user_id])[user_id]
+    out = _adherence(plans, entries)
+    out["weeks"] = []
+    for plan in plans:
+        week = _adherence([plan], [e for e in entries if e.plan_id == plan.id])
+        out["weeks"].append({"plan_id": plan.id, "week": plan.week, "status": plan.status,
+                             "sessions": week["sessions"],
+                             "repetitions": week["repetitions"]})
+    out["user_id"] = user_id
+    return out

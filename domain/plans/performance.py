@@ -44,8 +44,8 @@ TIME_TOLERANCE = 0.9
 
 def entry_dict(row) -> dict:
     """A stored record (an ORM row or anything with these attributes) as an entry dict."""
-    names = ("day", "exercise_id", "source", "valid", "reps", "sets", "duration_s", "hold_s",
-             "rom_deg", "rom_ratio", "form_verdict", "pain", "analysis_id", "created_at")
+    names = ("plan_id", "day", "exercise_id", "source", "valid", "reps", "sets", "duration_s",
+             "hold_s", "rom_deg", "rom_ratio", "form_verdict", "pain", "analysis_id", "created_at")
     return {name: getattr(row, name, None) for name in names}
 
 

@@ -35,3 +35,22 @@ class PatientSummarySchema(ma.Schema):
     last_feedback = ma.fields.Dict(allow_none=True)
     last_analysis = ma.fields.Dict(allow_none=True)
     last_activity_at = UtcDateTime(allow_none=True)
+    adherence = ma.fields.Dict(allow_none=True, metadata={
+        "description": "sessions and repetitions done of those prescribed, camera checks, "
+                       "self-reports, range-of-motion change per checked exercise, last pain"})
+
+
+class AdherenceSchema(ma.Schema):
+    user_id = ma.fields.String(required=True)
+    sessions = ma.fields.Dict(required=True, metadata={
+        "description": "{prescribed, completed, share} training days"})
+    repetitions = ma.fields.Dict(required=True, metadata={
+        "description": "{prescribed, done, share}: done counted up to each prescription"})
+    camera_checks = ma.fields.Integer()
+    self_reports = ma.fields.Integer()
+    rom_trend = ma.fields.Dict(metadata={
+        "description": "per exercise: {points: [{at, week, day, rom_deg, rom_ratio}], "
+                       "change_deg}"})
+    last_pain = ma.fields.List(ma.fields.Dict(), metadata={
+        "description": "newest first: {at, exercise_id, pain, week, day}"})
+    weeks = ma.fields.List(ma.fields.Dict())

@@ -13,6 +13,7 @@ from web.auth import current_user, login_required
 from web.db import db_session
 from web.pages import page_slice, paginated
 from web.schemas.clinics import (
+    AdherenceSchema,
     ClinicCreateSchema,
     ClinicSchema,
     JoinClinicSchema,
@@ -62,6 +63,16 @@ def join_clinic(body: dict):
         clinic = service.join_clinic(db_session(), current_user(), body["invite_code"])
     db_session().commit()
     return clinic
+
+
+@blp.route("/clinic/patients/<user_id>/adherence")
+@login_required(roles=("clinician",))
+@blp.response(200, AdherenceSchema)
+def patient_adherence(user_id: str):
+    """One patient's adherence: share of prescribed sessions and repetitions done (overall and
+    per week), range-of-motion trend per camera-checked exercise, last pain ratings."""
+    with answered_as_api_errors():
+        return service.patient_adherence(db_session(), current_user(), user_id)
 
 
 @blp.route("/clinic/patients")

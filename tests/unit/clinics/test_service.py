@@ -10,7 +10,7 @@ from sqlalchemy import event
 
 from domain.clinics import service
 from domain.errors import DomainError
-from models import Analysis, Plan, PlanFeedback, Profile, User
+from models import Analysis, Plan, PlanFeedback, PlanPerformance, Profile, User
 from models.base import utcnow
 from tests.unit.tasks import conftest as task_fixtures
 
@@ -73,7 +73,9 @@ def test_patients_overview_is_ordered_and_paged_in_fixed_queries(db, clinic):
     assert first.last_feedback["rating"] == "easy" and first.profile["injury"] == "acl"
     assert first.last_analysis["label"] == "squat" and first.last_analysis["rep_count"] == 5
     assert page[-1].current_plan is None and page[-1].last_activity_at is None
-    assert queries_for_five <= 7  # page, count, profiles, plans, feedback, analyses (+ user)
+    # page, count, profiles, plans, feedback, analyses (+ user), and for adherence every plan
+    # and performed record of the page's patients
+    assert queries_for_five <= 9
     with db.session_scope() as session:
         page, total = service.patients(session, session.get(User, clinic["doc"]), offset=3,
                                        limit=2)
@@ -94,3 +96,35 @@ def test_leaving_and_no_clinic(db, clinic):
         with pytest.raises(DomainError) as bad:
             service.join_clinic(session, patient, "wrong-code")
         assert bad.value.code == "invalid_invite_code"
+
+
+def test_adherence_per_patient_and_in_the_overview(db, clinic):
+    squats = {"exercise_id": "mini-squats", "name": "Mini squats", "sets": 2, "reps": 10}
+    with db.session_scope() as session:
+        patient_id = add_patient(session, 1, clinic["code"], None)
+        plan = Plan(user_id=patient_id, week=1, version=1, status="active", model_version="v",
+                    fitness_level="beginner",
+                    days=[{"day": 1, "completed": True, "exercises": [squats]},
+                          {"day": 2, "completed": False, "exercises": [squats]}])
+        session.add(plan)
+        session.flush()
+        for day, reps, rom, pain in ((1, 20, 28.0, None), (2, 6, 33.5, None), (2, None, None, 4)):
+            session.add(PlanPerformance(
+                plan_id=plan.id, user_id=patient_id, day=day, exercise_id="mini-squats",
+                source="camera" if pain is None else "self", valid=True, reps=reps,
+                rom_deg=rom, rom_ratio=rom / 30 if rom else None, pain=pain))
+        outsider = User(email="out@example.com", password_hash="x")
+        session.add(outsider)
+    with db.session_scope() as session:
+        doc = session.get(User, clinic["doc"])
+        full = service.patient_adherence(session, doc, patient_id)
+        assert full["sessions"] == {"prescribed": 2, "completed": 1, "share": 0.5}
+        assert full["repetitions"] == {"prescribed": 40, "done": 26, "share": 0.65}
+        assert full["rom_trend"]["mini-squats"]["change_deg"] == 5.5
+        assert full["last_pain"][0]["pain"] == 4 and full["weeks"][0]["week"] == 1
+        (summary,), _total = service.patients(session, doc)
+        assert summary.adherence["repetitions"]["share"] == 0.65
+        assert summary.adherence["rom_change_deg"] == {"mini-squats": 5.5}
+        with pytest.raises(DomainError) as other:
+            service.patient_adherence(session, doc, outsider.id)
+        assert other.value.http_status == 404
