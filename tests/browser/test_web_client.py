@@ -12,6 +12,7 @@ import uuid
 
 import pytest
 import requests
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
@@ -112,6 +113,17 @@ def test_patient_flow(browser_stack, driver, screenshots, shared_data):
     heading(driver, "Sign in")
     assert_labelled(driver)
     screenshots(driver, "signin")
+    # Keyboard: a skip link comes first; after a page change focus is on its title, and Tab
+    # goes on into the page's form, drawn with a visible focus outline.
+    assert driver.execute_script(
+        "return document.querySelector('a[href], button, input, select, textarea').textContent"
+    ) == "Skip to content"
+    assert driver.switch_to.active_element.tag_name == "h1"
+    ActionChains(driver).send_keys(Keys.TAB).perform()
+    focused = driver.switch_to.active_element
+    assert focused.get_attribute("name") == "email"
+    assert focused.value_of_css_property("outline-style") != "none"
+    assert float(focused.value_of_css_property("outline-width").removesuffix("px")) >= 2
 
     # Sign up (keyboard only: tab between fields, Enter submits).
     driver.find_element(By.LINK_TEXT, "Create an account").click()
