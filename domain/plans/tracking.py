@@ -161,6 +161,17 @@ def record_camera_check(session: Session, analysis: Analysis, job_id: str, emit:
     return row
 
 
+def forget_camera_check(session: Session, analysis: Analysis, now: dt.datetime) -> None:
+    """A checked analysis is deleted: its record goes and the item's ``performed`` is
+    recomputed (a day already completed stays completed: it was done)."""
+    row = repo.of_analysis(session, analysis.id)
+    plan = session.get(Plan, analysis.plan_id) if analysis.plan_id else None
+    if row is None or plan is None:
+        return
+    session.delete(row)
+    _refresh(session, plan, row.day, row.exercise_id, now)
+
+
 def self_report(session: Session, plan: Plan, day: int, exercise_id: str, body: dict,
                 emit: Emit, now: dt.datetime) -> dict:
     """A self-reported performance (any exercise; the only way for one without a camera

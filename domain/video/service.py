@@ -632,6 +632,10 @@ def delete_analysis(session: Session, analysis: Analysis, emit) -> None:
     for event in repo.events_about_analysis(session, analysis.user_id, analysis.id):
         session.delete(event)  # its webhook deliveries go by ON DELETE CASCADE
     repo.delete_reference(session, analysis.id)
+    if analysis.plan_id:  # its record goes; the plan item's `performed` follows
+        from domain.plans.tracking import forget_camera_check
+
+        forget_camera_check(session, analysis, now)
     session.delete(analysis)
     session.flush()
     for parent_id in parents:

@@ -135,3 +135,26 @@ def test_pain_replaces_the_exercise(db, generation, user_id, checks):  # noqa: F
         ids = {i["exercise_id"] for d in nxt.days for i in d["exercises"]}
         assert item["exercise_id"] not in ids
         assert any("pain 7/10" in n for n in nxt.notes)
+
+
+def test_deleting_a_checked_analysis_removes_its_record(db, generation, user_id,  # noqa: F811
+                                                        checks):
+    from domain.video.service import delete_analysis
+
+    plan = first_plan(db, generation, user_id)
+    day, item = checkable(plan, checks)
+    with db.session_scope() as session:
+        analysis = Analysis(user_id=user_id, source="keypoints", status="succeeded",
+                            plan_id=plan.id, plan_day=day, plan_exercise_id=item["exercise_id"],
+                            result={"performed": {"reps": 5, "counted": True}})
+        session.add(analysis)
+        session.flush()
+        tracking.record_camera_check(session, analysis, "job1", Events(), NOW)
+        analysis_id = analysis.id
+    with db.session_scope() as session:
+        delete_analysis(session, session.get(Analysis, analysis_id), Events())
+    with db.session_scope() as session:
+        assert session.query(PlanPerformance).count() == 0
+        the_day = next(d for d in session.get(Plan, plan.id).days if d["day"] == day)
+        done = next(i for i in the_day["exercises"] if i["exercise_id"] == item["exercise_id"])
+        assert done["performed"] is None
