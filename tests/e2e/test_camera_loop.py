@@ -232,9 +232,20 @@ def test_bad_input_gets_a_clear_answer(stack, anon: Client, shared_data):
     assert not result["performed"]["completed"], result["performed"]
     if result["exercise"]["label"] == "pushup":
         assert "looks like pushup" in result["feedback"][0]
+    # A real video (PushFit push-ups, 2.4 s) through the pose pipeline, against the squats.
+    upload = patient.post("/api/v1/videos", files={"file": ("pushups.mp4", video, "video/mp4")},
+                          data=fields)
+    assert upload.status_code == 202, upload.text
+    job = patient.wait_job(upload.json()["job_id"], timeout=240)
+    assert job["status"] == "succeeded", job
+    seen = patient.get(f"/api/v1/videos/{upload.json()['id']}").json()
+    assert seen["exercise_id"] == item["exercise_id"]
+    assert not seen["result"]["performed"]["completed"], seen["result"]["performed"]
+    assert seen["result"]["performed"]["reasons"]
     day = patient.get(f"/api/v1/plans/{plan['id']}").json()["days"][0]
     checked = next(i for i in day["exercises"] if i["exercise_id"] == item["exercise_id"])
     assert checked["performed"]["reps"] == 0 and not day["completed"]
+    assert checked["performed"]["camera_checks"] == 5
     # A self-report's pain must be 0-10; a day or exercise not in the plan is refused.
     url = f"/api/v1/plans/{plan['id']}/days/1/exercises/{item['exercise_id']}/performed"
     assert patient.post(url, json={"pain": 11}).status_code == 422
