@@ -48,13 +48,15 @@ def shared_stack(tmp_path_factory):
 
 
 def assert_error_shape(response: requests.Response, statuses=None) -> dict:
-    """The contract: JSON {code, message, errors?}, never HTML or a stack trace."""
+    """The contract: JSON {code, message, errors?, request_id}, never HTML or a stack trace."""
     if statuses is not None:
         assert response.status_code in statuses, (response.status_code, response.text[:500])
     assert response.headers.get("Content-Type", "").startswith("application/json"), (
         response.status_code, response.headers.get("Content-Type"), response.text[:300])
     body = response.json()
-    assert isinstance(body, dict) and set(body) <= {"code", "message", "errors"}, body
+    assert isinstance(body, dict) and set(body) <= {"code", "message", "errors", "request_id"}, body
+    # The id quoted in the body is the one in the header, so a support ticket can name either.
+    assert body.get("request_id") == response.headers.get("X-Request-Id"), body
     assert isinstance(body.get("code"), str) and body["code"], body
     assert isinstance(body.get("message"), str) and body["message"], body
     assert "Traceback" not in response.text and "<html" not in response.text.lower()

@@ -19,7 +19,9 @@ OWN_ONLY = {("DELETE", "/api/v1/me"), ("PATCH", "/api/v1/me"), ("DELETE", "/api/
             ("PUT", "/api/v1/profile"), ("POST", "/api/v1/plans"), ("POST", "/api/v1/readiness"),
             ("POST", "/api/v1/videos"), ("POST", "/api/v1/analyses"),
             ("POST", "/api/v1/webhooks"), ("POST", "/api/v1/clinics"),
-            ("POST", "/api/v1/clinic/join")}
+            ("POST", "/api/v1/clinic/join"),
+            # ends the caller's own session; it touches nobody else's objects
+            ("POST", "/api/v1/auth/logout")}
 BODIES = {("POST", "/api/v1/plans/{plan_id}/feedback"): {"rating": "easy"},
           ("PATCH", "/api/v1/webhooks/{endpoint_id}"): {"description": "pwned"},
           ("POST", "/api/v1/ops/reprocess"): {}}
@@ -58,7 +60,8 @@ def world(shared_stack, shared_data):
     jobs = owner.get("/api/v1/jobs").json()
     ids = {"plan_id": plan["id"], "day": "1", "analysis_id": analysis.json()["id"],
            "job_id": jobs[0]["id"], "endpoint_id": hook["id"], "delivery_id": test.json()["id"],
-           "exercise_id": owner.get("/api/v1/exercises").json()[0]["id"]}
+           "exercise_id": owner.get("/api/v1/exercises").json()[0]["id"],
+           "user_id": owner.user_id}
     return {"stack": stack, "owner": owner, "ids": ids, "hook": hook, "plan": plan,
             "clinician_x": clinician_x,
             "roles": {"patient": register(stack), "clinician_other_clinic": clinician_y,
