@@ -76,6 +76,41 @@ def _auc(y_faulty: np.ndarray, risk: np.ndarray) -> float | None:
     return round(float(roc_auc_score(y_faulty[ok], risk[ok])), 3)
 
 
+#: bootstrap resamples (over groups) for the confidence intervals of the reported figures
+BOOTSTRAP = 1000
+
+
+def bootstrap_ci(y_faulty: np.ndarray, risk: np.ndarray, flagged: np.ndarray,
+                 groups: np.ndarray, n: int = BOOTSTRAP, seed: int = 0) -> dict:
+    """95% intervals of ROC AUC, correct flagged and faulty caught, resampling whole groups
+    (source recordings / files / runs) with replacement: clips of one source are not
+    independent, so resampling clips would understate the uncertainty."""
+    from sklearn.metrics import roc_auc_score
+
+    ok = np.isfinite(risk)
+    y, r, f, g = y_faulty[ok], risk[ok], flagged[ok], groups[ok]
+    members = [np.flatnonzero(g == k) for k in np.unique(g)]
+    if len(members) < 2:
+        return {}
+    rng = np.random.default_rng(seed)
+    auc, fl, ca = [], [], []
+    for _ in range(n):
+        idx = np.concatenate([members[i] for i in rng.integers(0, len(members), len(members))])
+        yy = y[idx]
+        if (yy == 0).any():
+            fl.append(float(f[idx][yy == 0].mean()))
+        if (yy == 1).any():
+            ca.append(float(f[idx][yy == 1].mean()))
+        if len(set(yy.tolist())) == 2:
+            auc.append(float(roc_auc_score(yy, r[idx])))
+
+    def ci(v: list[float]) -> list[float] | None:
+        return [round(float(x), 3) for x in np.percentile(v, [2.5, 97.5])] if v else None
+
+    return {"roc_auc_ci95": ci(auc), "correct_flagged_ci95": ci(fl),
+            "faulty_caught_ci95": ci(ca), "bootstrap": f"{n} resamples of {len(members)} groups"}
+
+
 def _matrix(rows: list[dict], names: list[str]) -> np.ndarray:
     return np.array([[r.get(n, math.nan) for n in names] for r in rows], float)
 
@@ -350,11 +385,13 @@ def grouped_cv_all(fam: str, samples: list[Sample], feats: dict, meas: dict) -> 
         scores[te] = [_score(model, samples[i], feats, meas) for i in te]
     ok = np.isfinite(scores)
     return {"sequences": int(ok.sum()), "groups": len(set(groups.tolist())),
+            "correct": int(y[ok].sum()), "faulty": int((1 - y[ok]).sum()),
             "roc_auc": _auc(1 - y[ok], 1 - scores[ok]),
             "correct_flagged": round(float((scores[ok & (y == 1)] < 0.5).mean()), 3)
             if (ok & (y == 1)).any() else None,
             "faulty_caught": round(float((scores[ok & (y == 0)] < 0.5).mean()), 3)
-            if (ok & (y == 0)).any() else None}
+            if (ok & (y == 0)).any() else None,
+            **bootstrap_ci(1 - y, 1 - scores, scores < 0.5, groups)}
 
 
 def _rates(samples: list[Sample], forms: list[dict | None]) -> dict:
@@ -364,6 +401,8 @@ def _rates(samples: list[Sample], forms: list[dict | None]) -> dict:
     verdict = [f["verdict"] if f else "none" for f in forms]
     correct = [v for v, lab in zip(verdict, y, strict=True) if lab]
     faulty = [v for v, lab in zip(verdict, y, strict=True) if not lab]
+    flagged = np.array([v != "good" for v in verdict])
+    risk = np.where(np.isfinite(score), 1 - score, 0.5)
     return {
         "sequences": len(y), "correct": int(y.sum()), "faulty": int(len(y) - y.sum()),
         "groups": len({s.group for s in samples}),
@@ -373,6 +412,7 @@ def _rates(samples: list[Sample], forms: list[dict | None]) -> dict:
         "faulty_caught": round(sum(v != "good" for v in faulty) / len(faulty), 3)
         if faulty else None,
         "uncertain": sum(v == "uncertain" for v in verdict),
+        **bootstrap_ci(1 - y, risk, flagged, np.array([s.group for s in samples])),
     }
 
 
