@@ -1,4 +1,4 @@
-"""2-D human pose with YOLO11n-pose (Ultralytics), on CPU, PyTorch or ONNX Runtime.
+"""2-D human pose with YOLO11n-pose (Ultralytics): PyTorch (CPU or CUDA) or ONNX Runtime (CPU).
 
 * :class:`PoseEstimator` loads the model once and runs batched inference.  Pre- and
   post-processing are Ultralytics' own (``LetterBox``, ``non_max_suppression``,
@@ -6,6 +6,13 @@
   ``YOLO(...).predict``; the network runs either as the PyTorch module (``backend="torch"``) or as
   an ONNX graph exported once into ``var/models/pose/`` and run by ONNX Runtime with one
   intra-op thread by default (``backend="onnx"``).
+* On the torch backend the whole batch goes to ``device`` once as uint8; letterbox (Ultralytics'
+  own geometry, ``LetterBox.get_params``), normalisation, the network (fp16 on CUDA, fp32 on CPU),
+  NMS (``torchvision.ops.nms``: native where its compiled op loads, else the pure-torch kernel of
+  :mod:`domain.video.nms_patch`) and the mapping back to frame pixels run there; only the kept
+  people come back to the CPU.
+* :class:`PoseBatcher` lets several threads (pose chunks of several videos) share one estimator:
+  requests that arrive together run as one batch (grouped by frame size).
 * :func:`track_main_person` turns the per-frame detections into one ``(T, 17, 3)`` keypoint
   array for the main person (COCO-17 order, pixels, confidence; low-confidence joints masked).
 * :func:`estimate_sequence` chains :func:`domain.video.filters.enhance`, batched pose and
@@ -22,9 +29,11 @@ import importlib.util
 import itertools
 import logging
 import os
+import queue
 import shutil
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +46,7 @@ from domain.video.nms_patch import import_ultralytics
 __all__ = [
     "COCO_KEYPOINTS",
     "PersonPose",
+    "PoseBatcher",
     "PoseEstimator",
     "default_weights",
     "detect_sequence",
@@ -148,13 +158,16 @@ def export_onnx(
 
 
 class PoseEstimator:
-    """YOLO pose on CPU.  ``predict`` takes a list of BGR frames and returns, per frame, the
+    """YOLO pose.  ``predict`` takes a list of BGR frames and returns, per frame, the
     people found (sorted by decreasing score).
 
     ``threads`` is the number of CPU threads inference uses (ONNX Runtime intra-op threads; for
     the torch backend ``torch.set_num_threads``, which is process-wide).  The default 1 suits
     one estimator per worker process, several processes side by side; ``None`` leaves torch's
-    setting alone.
+    setting alone.  ``device`` ("cpu", "cuda", "cuda:1") is for the torch backend; on CUDA the
+    network runs in fp16 unless ``half=False``.  ``preprocess`` "tensor" (the torch backend's
+    default) letterboxes the batch on the device; "numpy" is Ultralytics' per-frame OpenCV
+    ``LetterBox`` (the ONNX backend's only path).
     """
 
     # Over 60 lines: both backends' setup (torch module or ONNX session), one constructor.
@@ -170,9 +183,16 @@ class PoseEstimator:
         max_det: int = 20,
         threads: int | None = 1,
         cache_dir: str | os.PathLike | None = None,
+        half: bool | None = None,
+        preprocess: str | None = None,
     ) -> None:
         if backend not in {"torch", "onnx"}:
             raise ValueError("backend must be 'torch' or 'onnx'")
+        if backend == "onnx" and not str(device).startswith("cpu"):
+            raise ValueError("the onnx backend runs on the CPU only; use backend='torch' on a GPU")
+        preprocess = preprocess or ("tensor" if backend == "torch" else "numpy")
+        if preprocess not in {"tensor", "numpy"} or (backend == "onnx" and preprocess != "numpy"):
+            raise ValueError("preprocess must be 'tensor' (torch backend) or 'numpy'")
         if imgsz % 32:
             raise ValueError("imgsz must be a multiple of 32")
         self.weights = Path(weights) if weights else default_weights()
@@ -181,7 +201,10 @@ class PoseEstimator:
         self.conf = float(conf)
         self.iou = float(iou)
         self.max_det = int(max_det)
-        self.device = device
+        self.device = str(device)
+        self.preprocess = preprocess
+        # The version names the model and backend only: device and precision change results by
+        # rounding, not which model made them.
         self.version = f"{self.weights.stem}@{self.imgsz}/{backend}"
 
         ultralytics = import_ultralytics()
@@ -202,7 +225,12 @@ class PoseEstimator:
         if backend == "torch":
             if threads:
                 torch.set_num_threads(int(threads))
-            self._net = net.fuse(verbose=False).eval().float().to(device)
+            on_cuda = torch.device(self.device).type == "cuda"
+            if on_cuda and not torch.cuda.is_available():
+                raise RuntimeError(f"POSE_DEVICE={self.device} but torch sees no CUDA device")
+            self.half = on_cuda if half is None else bool(half and on_cuda)
+            self._dtype = torch.float16 if self.half else torch.float32
+            self._net = net.fuse(verbose=False).eval().to(self.device, dtype=self._dtype)
             for p in self._net.parameters():
                 p.requires_grad_(False)
             self._session = None
@@ -221,6 +249,7 @@ class PoseEstimator:
             )
             self._input_name = self._session.get_inputs()[0].name
             self._net = None
+            self.half = False
         del yolo
 
     # ------------------------------------------------------------------ inference
@@ -232,42 +261,92 @@ class PoseEstimator:
         batch = batch[..., ::-1].transpose(0, 3, 1, 2)  # RGB, BCHW
         return np.ascontiguousarray(batch, dtype=np.float32) / np.float32(255.0)
 
-    def _forward(self, x: np.ndarray):
+    def _letterbox_params(self, shape: tuple[int, ...], auto: bool) -> dict:
+        """Ultralytics' own letterbox geometry for one frame shape (so boxes map back the same)."""
+        letterbox = self._LetterBox((self.imgsz, self.imgsz), auto=auto, stride=self.stride)
+        return letterbox.get_params({"img": np.empty(shape[:2] + (0,), np.uint8)})
+
+    def _preprocess_tensor(self, frames: Sequence[np.ndarray]):
+        """The batch as one uint8 upload; resize, pad (114), BGR->RGB and /255 on the device.
+
+        Same-size batches are resized in one call; mixed sizes go one frame at a time into
+        square ``imgsz`` canvases (as the numpy path does with ``auto=False``).
+        """
+        torch = self._torch
+        functional = torch.nn.functional
+        shapes = {f.shape for f in frames}
+        same = len(shapes) == 1
+        if same:
+            groups = [(torch.from_numpy(np.stack(frames)), range(len(frames)))]
+        else:
+            groups = [(torch.from_numpy(np.stack([f])), [i]) for i, f in enumerate(frames)]
+        out = None
+        for host, rows in groups:
+            params = self._letterbox_params(tuple(host.shape[1:]), auto=same)
+            x = host.to(self.device, non_blocking=True).permute(0, 3, 1, 2).flip(1).float()
+            new_w, new_h = params["new_unpad"]
+            if (new_h, new_w) != tuple(x.shape[2:]):
+                # cv2.INTER_LINEAR on uint8 = bilinear, half-pixel centres, no antialias, rounded
+                x = functional.interpolate(x, size=(new_h, new_w), mode="bilinear",
+                                           align_corners=False).round_().clamp_(0, 255)
+            top, bottom, left, right = (params[k] for k in ("top", "bottom", "left", "right"))
+            x = functional.pad(x, (left, right, top, bottom), value=114.0)
+            if out is None:
+                out = torch.empty((len(frames), 3, *x.shape[2:]), dtype=self._dtype,
+                                  device=self.device)
+            out[list(rows)] = (x / 255.0).to(self._dtype)
+        return out
+
+    def _forward(self, x):
         torch = self._torch
         if self._session is not None:
             out = self._session.run(None, {self._input_name: x})[0]
             return torch.from_numpy(out)
+        if isinstance(x, np.ndarray):
+            x = torch.from_numpy(x).to(self.device, dtype=self._dtype)
         with torch.inference_mode():
-            out = self._net(torch.from_numpy(x).to(self.device))
+            out = self._net(x)
         return out[0] if isinstance(out, (list, tuple)) else out
 
     def predict(self, frames: Sequence[np.ndarray]) -> list[list[PersonPose]]:
         """Run pose on a batch of BGR uint8 frames (any sizes; same-size batches are fastest)."""
         if len(frames) == 0:
             return []
-        x = self._preprocess(frames)
-        preds = self._forward(x)
-        dets = self._nms.non_max_suppression(
-            preds,
-            self.conf,
-            self.iou,
-            max_det=self.max_det,
-            nc=len(self.names),
-            end2end=self._end2end,
-            max_time_img=1.0,
-        )
-        in_shape = x.shape[2:]
+        torch = self._torch
+        with torch.inference_mode():
+            x = (self._preprocess_tensor(frames) if self.preprocess == "tensor"
+                 else self._preprocess(frames))
+            preds = self._forward(x)
+            if preds.dtype != torch.float32:
+                preds = preds.float()  # NMS and the mapping back in fp32
+            dets = self._nms.non_max_suppression(
+                preds,
+                self.conf,
+                self.iou,
+                max_det=self.max_det,
+                nc=len(self.names),
+                end2end=self._end2end,
+                max_time_img=1.0,
+            )
+            in_shape = tuple(x.shape[2:])
+            # Map back on the device; one small copy per frame (the kept people) to the CPU.
+            kept = []
+            for det, frame in zip(dets, frames, strict=True):
+                if len(det):
+                    det = det.clone()
+                    det[:, :4] = self._ops.scale_boxes(in_shape, det[:, :4].clone(), frame.shape)
+                    kpts = det[:, 6:].reshape(len(det), *self.kpt_shape).clone()
+                    kpts = self._ops.scale_coords(in_shape, kpts, frame.shape)
+                    det[:, 6:] = kpts.reshape(len(det), -1)
+                kept.append(det)
+            host = [d.cpu().float().numpy() for d in kept]
         results: list[list[PersonPose]] = []
-        for det, frame in zip(dets, frames, strict=True):
-            det = det.detach().cpu().float()
+        for det in host:
             people: list[PersonPose] = []
             if len(det):
-                boxes = self._ops.scale_boxes(in_shape, det[:, :4].clone(), frame.shape)
-                kpts = det[:, 6:].reshape(len(det), *self.kpt_shape)
-                kpts = self._ops.scale_coords(in_shape, kpts.clone(), frame.shape)
-                boxes_np = boxes.numpy().astype(np.float32)
-                kpts_np = kpts.numpy().astype(np.float32)
-                scores = det[:, 4].numpy()
+                boxes_np = det[:, :4].astype(np.float32)
+                kpts_np = det[:, 6:].reshape(len(det), *self.kpt_shape).astype(np.float32)
+                scores = det[:, 4]
                 for k in np.argsort(-scores, kind="stable"):
                     people.append(
                         PersonPose(boxes_np[k].copy(), float(scores[k]), kpts_np[k].copy())
@@ -277,6 +356,104 @@ class PoseEstimator:
 
     def __repr__(self) -> str:
         return f"PoseEstimator({self.version!r})"
+
+
+class _Request:
+    __slots__ = ("frames", "done", "result", "error")
+
+    def __init__(self, frames: Sequence[np.ndarray]) -> None:
+        self.frames = list(frames)
+        self.done = threading.Event()
+        self.result: list[list[PersonPose]] | None = None
+        self.error: BaseException | None = None
+
+
+class PoseBatcher:
+    """One estimator shared by many threads (pose chunks of several videos in one GPU worker).
+
+    ``predict`` is thread-safe and has the estimator's signature, so :func:`detect_sequence`
+    takes a batcher in place of an estimator.  One runner thread takes the first waiting
+    request, then whatever else arrives within ``max_wait_s`` (up to ``max_frames`` frames), and
+    runs them as one batch per frame size: a frame's result depends only on its own pixels and
+    size, so each caller gets what the estimator alone would have given it.
+    """
+
+    def __init__(self, estimator: PoseEstimator, *, max_frames: int = 256,
+                 max_wait_s: float = 0.005) -> None:
+        self.estimator = estimator
+        self.version = estimator.version
+        self.max_frames = int(max_frames)
+        self.max_wait_s = float(max_wait_s)
+        self._queue: queue.Queue[_Request | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name="pose-batcher", daemon=True)
+        self._thread.start()
+        #: (requests, frames) of each batch run, for tests and benchmarks
+        self.batches: list[tuple[int, int]] = []
+
+    def predict(self, frames: Sequence[np.ndarray]) -> list[list[PersonPose]]:
+        if len(frames) == 0:
+            return []
+        if not self._thread.is_alive():
+            raise RuntimeError("the pose batcher is closed")
+        request = _Request(frames)
+        self._queue.put(request)
+        request.done.wait()
+        if request.error is not None:
+            raise request.error
+        assert request.result is not None
+        return request.result
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout=10)
+
+    def _collect(self, first: _Request) -> tuple[list[_Request], bool]:
+        requests, frames = [first], len(first.frames)
+        deadline = time.monotonic() + self.max_wait_s
+        while frames < self.max_frames:
+            try:
+                nxt = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            if nxt is None:
+                return requests, True
+            requests.append(nxt)
+            frames += len(nxt.frames)
+        return requests, False
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            requests, stop = self._collect(first)
+            self._run_batch(requests)
+            if stop:
+                return
+
+    def _run_batch(self, requests: list[_Request]) -> None:
+        by_shape: dict[tuple, list[tuple[_Request, int]]] = {}
+        for request in requests:
+            request.result = [[] for _ in request.frames]
+            for i, frame in enumerate(request.frames):
+                by_shape.setdefault(frame.shape, []).append((request, i))
+        failed: dict[int, BaseException] = {}
+        for slots in by_shape.values():
+            try:
+                people = self.estimator.predict([r.frames[i] for r, i in slots])
+            except Exception as exc:  # every caller of this group gets the error
+                for r, _ in slots:
+                    failed[id(r)] = exc
+                continue
+            for (r, i), found in zip(slots, people, strict=True):
+                r.result[i] = found
+        self.batches.append((len(requests), sum(len(r.frames) for r in requests)))
+        for request in requests:
+            request.error = failed.get(id(request))
+            request.done.set()
+
+    def __repr__(self) -> str:
+        return f"PoseBatcher({self.estimator!r})"
 
 
 # ---------------------------------------------------------------------- tracking
