@@ -24,7 +24,10 @@ timezone = "UTC"
 enable_utc = True
 
 _default = Exchange("default", type="direct")
-QUEUES = ("plans", "feedback", "video", "pose", "webhooks", "maintenance")
+QUEUES = ("plans", "feedback", "video", "pose", "pose_gpu", "webhooks", "maintenance")
+# Pose chunks go to the GPU pose worker's own queue when this deployment poses on a GPU
+# (POSE_DEVICE=cuda); CPU-only pose workers consume `pose` and never see GPU work.
+POSE_QUEUE = "pose" if settings.pose_device == "cpu" else "pose_gpu"
 task_queues = tuple(Queue(name, _default, routing_key=name) for name in QUEUES)
 task_default_queue = "maintenance"
 task_default_exchange = "default"
@@ -32,7 +35,7 @@ task_default_routing_key = "maintenance"
 task_routes = {
     "plans.*": {"queue": "plans", "routing_key": "plans"},
     "feedback.*": {"queue": "feedback", "routing_key": "feedback"},
-    "video.pose_chunk": {"queue": "pose", "routing_key": "pose"},
+    "video.pose_chunk": {"queue": POSE_QUEUE, "routing_key": POSE_QUEUE},
     "video.*": {"queue": "video", "routing_key": "video"},
     "webhooks.*": {"queue": "webhooks", "routing_key": "webhooks"},
     "maintenance.*": {"queue": "maintenance", "routing_key": "maintenance"},

@@ -213,6 +213,11 @@ class Settings:
     pose_chunk_s: float = 10.0
     #: CPU threads of one pose estimator (one estimator per worker process)
     pose_threads: int = 1
+    #: where the pose network runs: "cpu" (ONNX Runtime) or "cuda"/"cuda:N" (torch, fp16; pose
+    #: chunks then go to the `pose_gpu` queue, which only a GPU host's worker consumes)
+    pose_device: str = "cpu"
+    #: a GPU pose worker waits up to this long for other videos' frames to share a batch
+    pose_batch_wait_ms: float = 5.0
     #: the annotated replay's longer side in pixels (phone-sized encodes ~2x faster than 720p)
     render_max_side: int = 640
     #: ffprobe is killed after this many seconds (a hostile file must not hold a request)
@@ -250,12 +255,26 @@ def _storage_settings(var_dir: Path, environ=os.environ) -> dict:
     }
 
 
+def _pose_device_and_backend(environ) -> tuple[str, str]:
+    """POSE_DEVICE cpu (default) runs ONNX Runtime; a CUDA device runs the torch backend."""
+    device = environ.get("POSE_DEVICE", "cpu").strip().lower() or "cpu"
+    if device != "cpu" and not (device == "cuda" or device.startswith("cuda:")):
+        raise ValueError(f"POSE_DEVICE must be cpu, cuda or cuda:N, not {device!r}")
+    backend = environ.get("POSE_BACKEND", "onnx" if device == "cpu" else "torch")
+    if backend not in ("onnx", "torch"):
+        raise ValueError(f"POSE_BACKEND must be onnx or torch, not {backend!r}")
+    if device != "cpu" and backend != "torch":
+        raise ValueError("POSE_DEVICE=cuda runs the torch backend (ONNX Runtime is CPU-only here)")
+    return device, backend
+
+
 def load_settings() -> Settings:
     var_dir = Path(os.environ.get("VAR_DIR", PROJECT_ROOT / "var"))
     # Delay before attempt n (attempt 1 immediate): the Standard Webhooks example schedule.
     schedule = os.environ.get("WEBHOOK_RETRY_SCHEDULE",
                               ",".join(f"{d:g}" for d in DEFAULT_RETRY_SCHEDULE))
     secret_key, secret_key_source = load_secret_key(var_dir)
+    pose_device, pose_backend = _pose_device_and_backend(os.environ)
     return Settings(
         var_dir=var_dir,
         database_url=os.environ.get("DATABASE_URL", f"sqlite:///{var_dir / 'app.db'}"),
@@ -277,7 +296,7 @@ def load_settings() -> Settings:
         classifier_version=os.environ.get("CLASSIFIER_VERSION", "classifier-v2"),
         form_model_version=os.environ.get("FORM_MODEL_VERSION", "form-v2"),
         pose_imgsz=_env_int("POSE_IMGSZ", 320),
-        pose_backend=os.environ.get("POSE_BACKEND", "onnx"),
+        pose_backend=pose_backend,
         analysis_fps=_env_float("ANALYSIS_FPS", 10.0),
         angle_threshold_deg=_env_float("ANGLE_THRESHOLD_DEG", 25.0),
         webhook_timeout_s=_env_float("WEBHOOK_TIMEOUT_S", 15.0),
@@ -313,6 +332,8 @@ def load_settings() -> Settings:
         orphan_grace_s=_env_int("ORPHAN_GRACE_S", 3600),
         pose_chunk_s=_env_float("POSE_CHUNK_S", 10.0),
         pose_threads=_env_int("POSE_THREADS", 1),
+        pose_device=pose_device,
+        pose_batch_wait_ms=_env_float("POSE_BATCH_WAIT_MS", 5.0),
         render_max_side=_env_int("RENDER_MAX_SIDE", 640),
         probe_timeout_s=_env_float("PROBE_TIMEOUT_S", 30.0),
         sweep_interval_s=_env_float("SWEEP_INTERVAL_S", 30.0),

@@ -30,9 +30,16 @@ def _load_pose():
     from domain.video.pose import PoseEstimator
 
     import_ultralytics(settings.var_dir / "ultralytics")
-    return PoseEstimator(imgsz=settings.pose_imgsz, backend=settings.pose_backend,
-                         threads=settings.pose_threads,
-                         cache_dir=settings.var_dir / "models" / "pose")
+    estimator = PoseEstimator(imgsz=settings.pose_imgsz, backend=settings.pose_backend,
+                              threads=settings.pose_threads, device=settings.pose_device,
+                              cache_dir=settings.var_dir / "models" / "pose")
+    if settings.pose_device == "cpu":
+        return estimator
+    from domain.video.pose import PoseBatcher
+
+    # The GPU worker runs chunks in threads (--pool threads): they decode in their own ffmpeg
+    # processes and share one estimator, chunks of several videos in one batch.
+    return PoseBatcher(estimator, max_wait_s=settings.pose_batch_wait_ms / 1000.0)
 
 
 def _load_classifier():
