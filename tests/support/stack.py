@@ -90,6 +90,12 @@ class Stack:
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
     secret_key: str = field(default_factory=lambda: "e2e-" + uuid.uuid4().hex)
     preload_models: bool = False
+    #: the processes' working directory (another host's: not the repository)
+    workdir: Path | None = None
+    #: run the migrations and data loads (False: another stack of the deployment did)
+    migrate: bool = True
+    #: start the web process (False: a host of workers only)
+    run_web: bool = True
 
     @property
     def url(self) -> str:
@@ -120,25 +126,38 @@ class Stack:
             # Small chunks so that even short test videos fan out into a chord of pose tasks.
             "POSE_CHUNK_S": "2",
         })
+        if self.workdir is not None:  # the code is imported from the repository all the same
+            env["PYTHONPATH"] = os.pathsep.join(
+                p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
         env.update(self.extra_env)
         return env
 
-    def start(self) -> Stack:
+    def prepare(self) -> Stack:
+        """Redis, the environment, and (when `migrate`) the migrated database with its data."""
         self.base_dir.mkdir(parents=True, exist_ok=True)
+        if self.workdir is not None:
+            self.workdir.mkdir(parents=True, exist_ok=True)
         if self.redis is None:
             self.redis = RedisServer(self.base_dir / "redis").start()
         env = self.env
         self._env = env
-        subprocess.run([str(BIN / "alembic"), "upgrade", "head"], cwd=ROOT, env=env, check=True,
-                       capture_output=True)
-        for group in ("exercises", "references"):
-            subprocess.run([str(BIN / "flask"), "--app", "wsgi", group, "load", "--if-empty"],
-                           cwd=ROOT, env=env, check=True, capture_output=True)
+        if self.migrate:
+            subprocess.run([str(BIN / "alembic"), "upgrade", "head"], cwd=ROOT, env=env,
+                           check=True, capture_output=True)
+            for group in ("exercises", "references"):
+                subprocess.run([str(BIN / "flask"), "--app", "wsgi", group, "load",
+                                "--if-empty"], cwd=ROOT, env=env, check=True,
+                               capture_output=True)
+        return self
+
+    def start(self) -> Stack:
+        self.prepare()
         for index, entry in enumerate(self.worker_queues):
             queues, _, processes = entry.partition("*")
             self.start_worker(f"worker{index}", queues, concurrency=int(processes or 1))
-        self.start_web()
-        self.wait_ready()
+        if self.run_web:
+            self.start_web()
+            self.wait_ready()
         return self
 
     def log_path(self, name: str) -> Path:
@@ -146,7 +165,8 @@ class Stack:
 
     def _spawn(self, name: str, argv: list[str], env: dict | None = None) -> subprocess.Popen:
         with open(self.log_path(name), "ab") as log:
-            process = subprocess.Popen(argv, cwd=ROOT, env=env or self._env, stdout=log,
+            process = subprocess.Popen(argv, cwd=self.workdir or ROOT, env=env or self._env,
+                                       stdout=log,
                                        stderr=subprocess.STDOUT, start_new_session=True)
         self.processes[name] = process
         return process
@@ -196,10 +216,10 @@ class Stack:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(10)
 
-    def stop(self) -> None:
+    def stop(self, *, redis: bool = True) -> None:
         for name in list(self.processes):
             self.stop_process(name)
-        if self.redis:
+        if self.redis and redis:
             self.redis.stop()
 
     def insert_job(self, user_id: str, kind: str, params: dict) -> str:
