@@ -8,13 +8,24 @@ An apispec plugin (flask-smorest calls it for each path) adds, where a view did 
   ``Location`` header of every 202 (the job to poll);
 - ``If-None-Match``, the ``ETag`` header and the ``304`` answer on the reads that carry an ETag
   (web/http.py).
+
+and, for every schema:
+- a nullable nested object is ``{allOf: [{$ref}], nullable: true}`` (apispec writes an
+  ``anyOf`` with an untyped object for OpenAPI 3.0, which generators turn into an extra empty
+  model): the client gets ``JobError | None``;
+- ``additionalProperties: false`` only on schemas that reject unknown fields on purpose (request
+  bodies: ``Meta.unknown = RAISE`` written out, web/schemas/common.py ``StrictSchema``); a
+  response schema gets marshmallow 4's default RAISE without asking for it, and a client must
+  not break when a later version adds a field.
 """
 
 from __future__ import annotations
 
 import re
 
+import marshmallow as ma
 from apispec import BasePlugin
+from apispec.ext.marshmallow import MarshmallowPlugin
 
 from web.http import CONDITIONAL_RULES, rule_pattern
 
@@ -44,9 +55,49 @@ def operation_id(method: str, rule: str) -> str:
     return f"{method}_{words.strip('_') or 'root'}".lower()
 
 
+def nullable_ref(self, field, ret: dict, **_kwargs) -> dict:
+    """apispec attribute function (runs after its own ``field2nullable``); also a nullable
+    enum, whose ``null`` in ``enum`` generators turn into several enum classes, becomes
+    ``{anyOf: [{type, enum}], nullable: true}`` (the client gets ``Enum | None``)."""
+    enum = ret.get("enum")
+    if ret.get("nullable") is True and isinstance(enum, list) and None in enum:
+        choice = {"type": ret.pop("type", "string"), "enum": [e for e in enum if e is not None]}
+        del ret["enum"]
+        return {"anyOf": [choice]}
+    any_of = ret.get("anyOf")
+    if (isinstance(any_of, list) and len(any_of) == 2
+            and {"type": "object", "nullable": True} in any_of):
+        refs = [s for s in any_of if "$ref" in s]
+        if len(refs) == 1:
+            del ret["anyOf"]  # ret is merged into, not replaced: drop the key here
+            return {"allOf": refs, "nullable": True}
+    return {}
+
+
+def rejects_unknown(schema) -> bool:
+    """Whether a schema class (or instance) says ``Meta.unknown`` itself, as request bodies
+    do; marshmallow's own default is not a statement about the API."""
+    meta = getattr(schema, "Meta", None)
+    return getattr(meta, "unknown", None) == ma.RAISE
+
+
 class ClientFriendlyPlugin(BasePlugin):
     def __init__(self) -> None:
         self.seen: set[str] = set()
+
+    def init_spec(self, spec) -> None:
+        super().init_spec(spec)
+        # flask-smorest puts its MarshmallowPlugin before the extra plugins: its converter exists
+        for plugin in spec.plugins:
+            if isinstance(plugin, MarshmallowPlugin):
+                plugin.converter.add_attribute_function(nullable_ref)
+
+    def schema_helper(self, name, definition, schema=None, **_kwargs):
+        if (schema is not None and isinstance(definition, dict)
+                and definition.get("additionalProperties") is False
+                and not rejects_unknown(schema)):
+            del definition["additionalProperties"]  # the plugins share this dict
+        return None
 
     def path_helper(self, rule=None, operations=None, parameters=None, **_kwargs):
         if rule is None or operations is None:

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import marshmallow as ma
 
+from models.jobs import JOB_STATUSES
+
 
 class StrictSchema(ma.Schema):
     """Request bodies: unknown fields are an error, not silently dropped."""
@@ -13,7 +15,7 @@ class StrictSchema(ma.Schema):
 class JobAcceptedSchema(ma.Schema):
     job_id = ma.fields.String(required=True)
     id = ma.fields.String(metadata={"description": "the object the job works on, if any"})
-    status = ma.fields.String()
+    status = ma.fields.String(validate=ma.validate.OneOf(JOB_STATUSES))
 
 
 class UserIdQuerySchema(StrictSchema):

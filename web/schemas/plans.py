@@ -21,6 +21,8 @@ from web.schemas.common import StrictSchema, UserIdQuerySchema, UtcDateTime
 
 _range = ma.validate.Range
 
+#: Plan.status (domain/plans/service.py)
+PLAN_STATUSES = ("active", "superseded", "completed")
 #: query arguments `@blp.paginate()` reads itself
 PAGE_ARGUMENTS = ("page", "page_size")
 
@@ -126,7 +128,8 @@ class PlanSchema(ma.Schema):
     user_id = ma.fields.String()
     week = ma.fields.Integer(required=True)
     version = ma.fields.Integer()
-    status = ma.fields.String(required=True)
+    status = ma.fields.String(required=True, validate=ma.validate.OneOf(PLAN_STATUSES), metadata={
+        "description": "active: this week's; superseded: regenerated; completed: rated"})
     created_at = UtcDateTime(required=True)
     model_version = ma.fields.String(required=True)
     fitness_level = ma.fields.String()

@@ -3,9 +3,13 @@ from __future__ import annotations
 import marshmallow as ma
 import numpy as np
 
+from models import JOB_STATUSES
 from web.schemas.common import StrictSchema, UtcDateTime
+from web.schemas.results import AnalysisResultSchema
 
 MAX_KEYPOINT_FRAMES = 18_000  # 10 minutes at 30 fps
+#: an analysis' input: an uploaded video or image, or keypoints (POST /analyses)
+ANALYSIS_SOURCES = ("video", "image", "keypoints")
 
 
 class KeypointFrames(ma.fields.Field):
@@ -63,8 +67,8 @@ class UploadFormSchema(ma.Schema):
 
 class AnalysisSchema(ma.Schema):
     id = ma.fields.String(required=True)
-    status = ma.fields.String(required=True)
-    source = ma.fields.String()
+    status = ma.fields.String(required=True, validate=ma.validate.OneOf(JOB_STATUSES))
+    source = ma.fields.String(validate=ma.validate.OneOf(ANALYSIS_SOURCES))
     created_at = UtcDateTime(required=True)
     job_id = ma.fields.String(allow_none=True)
     exercise_hint = ma.fields.String(allow_none=True)
@@ -76,7 +80,8 @@ class AnalysisSchema(ma.Schema):
     media = ma.fields.Dict(allow_none=True)
     is_reference = ma.fields.Boolean()
     annotated_url = ma.fields.String(allow_none=True)
-    result = ma.fields.Dict(allow_none=True)
+    result = ma.fields.Nested(AnalysisResultSchema, allow_none=True, metadata={
+        "description": "null until the analysis succeeds; answered as stored (every key)"})
     original_available = ma.fields.Boolean(metadata={
         "description": "whether the original upload is still stored (false after retention)"})
     original_deleted_at = UtcDateTime(allow_none=True, metadata={

@@ -17,6 +17,8 @@ class ComputedString(ma.fields.String):
         return self.compute(obj)
 
 
+#: WebhookDelivery.status (domain/webhooks/service.py, models/webhooks.py)
+DELIVERY_STATUSES = ("pending", "sending", "delivered", "failed", "canceled")
 SUBSCRIBABLE = tuple(e for e in EVENT_TYPES if e != "webhook.test")
 
 
@@ -78,7 +80,7 @@ class DeliverySchema(ma.Schema):
     webhook_id = ComputedString(lambda delivery: f"msg_{delivery.event_id}",
                                 metadata={"description": "the webhook-id header sent"})
     event_type = ma.fields.String()
-    status = ma.fields.String()
+    status = ma.fields.String(validate=ma.validate.OneOf(DELIVERY_STATUSES))
     attempts = ma.fields.Integer()
     next_attempt_at = UtcDateTime(allow_none=True)
     last_status_code = ma.fields.Integer(allow_none=True)
