@@ -152,16 +152,36 @@ def patients(session: Session, clinician: User, *, offset: int = 0,
             for user, last_at in page], total
 
 
-def patient_adherence(session: Session, clinician: User, user_id: str) -> dict:
-    """One patient's adherence in full: sessions and repetitions done of those prescribed,
-    per week too, the range-of-motion trend per checked exercise, the last pain ratings.
-    Another clinic's patient (or anyone who is not a patient of this clinic) answers 404."""
+def _patient_of(session: Session, clinician: User, user_id: str) -> User:
+    """A patient of the clinician's clinic; anyone else answers 404 (as if absent)."""
     if not clinician.clinic_id:
         raise no_clinic()
     patient = session.get(User, user_id)
     if (patient is None or patient.clinic_id != clinician.clinic_id
             or patient.role != "patient"):
         raise DomainError("no such patient", code="not_found", http_status=404)
+    return patient
+
+
+def patient_summary(session: Session, clinician: User, user_id: str) -> PatientSummary:
+    """One patient of the clinic as in the list (GET /clinic/patients): profile, current plan,
+    last feedback and analysis, adherence."""
+    patient = _patient_of(session, clinician, user_id)
+    latest = repo.latest_activity_of(session, [user_id])[user_id]
+    # the list's last activity: the newest plan, feedback or analysis
+    times = [row.created_at for key in ("plan", "feedback", "analysis")
+             if (row := latest[key]) is not None and row.created_at is not None]
+    plans = performance_repo.plans_of_users(session, [user_id])[user_id]
+    entries = performance_repo.of_users(session, [user_id])[user_id]
+    return _summary(patient, max(times, key=as_utc) if times else None, latest,
+                    _adherence(plans, entries))
+
+
+def patient_adherence(session: Session, clinician: User, user_id: str) -> dict:
+    """One patient's adherence in full: sessions and repetitions done of those prescribed,
+    per week too, the range-of-motion trend per checked exercise, the last pain ratings.
+    Another clinic's patient (or anyone who is not a patient of this clinic) answers 404."""
+    _patient_of(session, clinician, user_id)
     plans = performance_repo.plans_of_users(session, [user_id])[user_id]
     entries = performance_repo.of_users(session, [user_id])[user_id]
     out = _adherence(plans, entries)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import marshmallow as ma
 
 from models.jobs import JOB_STATUSES
@@ -10,6 +12,18 @@ class StrictSchema(ma.Schema):
 
     class Meta:
         unknown = ma.RAISE
+
+
+class StoredSchema(ma.Schema):
+    """Dump-only description of a stored dict: it is answered as it is, keys not declared here
+    included (a later version's keys reach old clients; numbers keep their type)."""
+
+    class Meta:
+        unknown = ma.INCLUDE  # documents additionalProperties: true
+
+    @ma.post_dump(pass_original=True)
+    def _as_stored(self, data: dict, original, **_kwargs):
+        return dict(original) if isinstance(original, Mapping) else data
 
 
 class JobAcceptedSchema(ma.Schema):

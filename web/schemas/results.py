@@ -10,25 +10,14 @@ except what every result since the first version holds.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import marshmallow as ma
+
+from web.schemas.common import StoredSchema
 
 F = ma.fields
 
 #: result.form.verdict (shared/API.md)
 VERDICTS = ("good", "faulty", "uncertain")
-
-
-class StoredSchema(ma.Schema):
-    """Dump-only: the stored dict as it is, keys not declared here included."""
-
-    class Meta:
-        unknown = ma.INCLUDE  # documents additionalProperties: true
-
-    @ma.post_dump(pass_original=True)
-    def _as_stored(self, data: dict, original, **_kwargs):
-        return dict(original) if isinstance(original, Mapping) else data
 
 
 class ResultCandidateSchema(StoredSchema):

@@ -65,6 +65,16 @@ def join_clinic(body: dict):
     return clinic
 
 
+@blp.route("/clinic/patients/<user_id>")
+@login_required(roles=("clinician",))
+@blp.response(200, PatientSummarySchema)
+def get_patient(user_id: str):
+    """One patient of the clinic, as in the list: profile, current plan, last feedback and
+    analysis, adherence. Anyone not a patient of this clinic answers 404."""
+    with answered_as_api_errors():
+        return service.patient_summary(db_session(), current_user(), user_id)
+
+
 @blp.route("/clinic/patients/<user_id>/adherence")
 @login_required(roles=("clinician",))
 @blp.response(200, AdherenceSchema)

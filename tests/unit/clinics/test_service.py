@@ -128,3 +128,22 @@ def test_adherence_per_patient_and_in_the_overview(db, clinic):
         with pytest.raises(DomainError) as other:
             service.patient_adherence(session, doc, outsider.id)
         assert other.value.http_status == 404
+
+
+def test_one_patient_summary_as_in_the_list(db, clinic):
+    with db.session_scope() as session:
+        ids = [add_patient(session, n, clinic["code"], minutes_ago)
+               for n, minutes_ago in enumerate([30, None])]
+        outsider = User(email="out@example.com", password_hash="x")
+        session.add(outsider)
+        session.flush()
+        outsider_id = outsider.id
+    with db.session_scope() as session:
+        doc = session.get(User, clinic["doc"])
+        listed = {p.id: p for p in service.patients(session, doc)[0]}
+        for patient_id in ids:
+            assert service.patient_summary(session, doc, patient_id) == listed[patient_id]
+        for someone in (outsider_id, clinic["doc"], "nope"):
+            with pytest.raises(DomainError) as missing:
+                service.patient_summary(session, doc, someone)
+            assert missing.value.http_status == 404

@@ -13,11 +13,15 @@ from web.schemas.videos import AnalysisSchema
 
 
 @pytest.fixture(scope="module")
-def schemas():
+def spec():
     from web import create_app
 
-    spec = create_app({"RATELIMIT_ENABLED": False}).test_client().get(
+    return create_app({"RATELIMIT_ENABLED": False}).test_client().get(
         "/api/v1/openapi.json").json
+
+
+@pytest.fixture(scope="module")
+def schemas(spec):
     return spec["components"]["schemas"]
 
 
@@ -85,3 +89,21 @@ def test_only_request_bodies_forbid_unknown_fields(schemas):
     closed = {name for name, s in schemas.items() if s.get("additionalProperties") is False}
     assert {"Register", "Feedback", "KeypointAnalysis", "Profile"} <= closed
     assert not closed & {"Job", "Plan", "Analysis", "Error", "Webhook", "PatientSummary"}
+
+
+def test_patient_summaries_are_typed(schemas):
+    props = schemas["PatientSummary"]["properties"]
+    assert {field: _ref(props[field]) for field in (
+        "profile", "current_plan", "last_feedback", "last_analysis", "adherence")} == {
+        "profile": "PatientProfile", "current_plan": "PatientPlan",
+        "last_feedback": "PatientFeedback", "last_analysis": "PatientAnalysis",
+        "adherence": "AdherenceSummary"}
+    assert schemas["PatientPlan"]["properties"]["status"]["enum"] == [
+        "active", "superseded", "completed"]
+
+
+def test_one_patient_is_a_documented_read(spec):
+    op = spec["paths"]["/api/v1/clinic/patients/{user_id}"]["get"]
+    assert op["operationId"] == "get_clinic_patients_user_id"
+    assert op["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith(
+        "/PatientSummary")
