@@ -161,13 +161,34 @@ class CameraCheck:
     instructions: str | None = None
     note: str | None = None
 
+    def measures_detail(self) -> list[dict]:
+        """``measures`` for programs: ``{kind, name, unit, signal, joint}`` per measure string
+        (``repetitions``, ``hold_time``, ``range_of_motion:<name>``, ``position:<name>``); the
+        signal is the per-frame quantity measured (``flexion`` of ``joint``, ``separation``
+        ...), the unit the range's or position's own."""
+        quantity = {"range_of_motion": self.rom, "position": self.hold}
+        out = []
+        for measure in self.measures:
+            kind, _, name = measure.partition(":")
+            if kind in quantity:
+                spec = quantity[kind] or {}
+                out.append({"kind": kind, "name": name or spec.get("name"),
+                            "unit": spec.get("unit"), "signal": self.signal.get("measure"),
+                            "joint": self.signal.get("joint")})
+            else:
+                out.append({"kind": kind, "name": None,
+                            "unit": {"repetitions": "count", "hold_time": "s"}.get(kind),
+                            "signal": None, "joint": None})
+        return out
+
     def summary(self) -> dict:
         """The API's ``camera_check`` object."""
         if not self.supported:
-            return {"supported": False, "view": None, "measures": [], "instructions": None,
-                    "reason": self.reason}
+            return {"supported": False, "view": None, "measures": [], "measures_detail": [],
+                    "instructions": None, "reason": self.reason}
         out = {"supported": True, "kind": self.kind, "view": self.view,
-               "measures": list(self.measures), "instructions": self.instructions}
+               "measures": list(self.measures), "measures_detail": self.measures_detail(),
+               "instructions": self.instructions}
         if self.rom:
             out["range_of_motion"] = {"name": self.rom["name"], "unit": self.rom["unit"],
                                       "expected": dict(self.rom["expected"])}

@@ -107,3 +107,18 @@ def test_one_patient_is_a_documented_read(spec):
     assert op["operationId"] == "get_clinic_patients_user_id"
     assert op["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith(
         "/PatientSummary")
+
+
+def test_every_camera_check_measure_has_its_detail():
+    from domain.video.movement import load_camera_checks
+    from web.schemas.exercises import MeasureSchema
+
+    kinds = set(MeasureSchema().fields["kind"].validate.choices)
+    for check in load_camera_checks().values():
+        summary = check.summary()
+        detail = summary["measures_detail"]
+        assert [d["kind"] for d in detail] == [m.split(":")[0] for m in summary["measures"]]
+        assert {d["kind"] for d in detail} <= kinds and all(d["unit"] for d in detail)
+        for d in detail:
+            if d["kind"] in ("range_of_motion", "position"):
+                assert d["name"] and d["signal"], check.exercise_id
