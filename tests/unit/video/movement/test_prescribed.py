@@ -81,3 +81,19 @@ def test_the_result_becomes_the_measurement(check):
     assert result["classifier_view"]["rep_count"] == 7
     assert result["performed"]["reps"] == 4 and result["prescribed"]["reps"] == 10
     assert result["feedback"][0].startswith("4 of 20 Mini squats")
+
+
+def test_a_hold_is_timed_against_the_prescribed_seconds():
+    from domain.video.movement.synthetic import generate
+
+    plank = load_camera_checks()["front-plank"]
+    held = generate("plank", 0.0, n_reps=1, hold_s=20.0, yaw=90.0, seed=0, side=1)
+    item = {"exercise_id": "front-plank", "name": "Front plank", "sets": 1, "reps": None,
+            "duration_s": 15}
+    out = check_prescribed(held.keypoints, held.fps, plank, item, "intermediate",
+                           {"label": "pushup", "confidence": 0.9})
+    assert out["performed"]["completed"] and out["performed"]["hold_s"] >= 15
+    longer = dict(item, sets=2, duration_s=30)
+    out = check_prescribed(held.keypoints, held.fps, plank, longer, "intermediate",
+                           {"label": "unknown"})
+    assert not out["performed"]["completed"] and "of 60 s" in out["performed"]["reasons"][0]
