@@ -91,6 +91,7 @@ class PlanFeedback(Base):
     rating: Mapped[str] = mapped_column(String(16))
     exercise_ids: Mapped[list] = mapped_column(default=list)
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    pain: Mapped[int | None] = mapped_column(nullable=True)  # 0-10 with the rating
     job_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     next_plan_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

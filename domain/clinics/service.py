@@ -127,6 +127,7 @@ def _summary(user: User, last_at: datetime | None, latest: dict,
                       "days_completed": sum(d["completed"] for d in plan.days),
                       "days": len(plan.days)} if plan else None,
         last_feedback={"plan_id": feedback.plan_id, "rating": feedback.rating,
+                       "pain": feedback.pain,
                        "created_at": as_utc(feedback.created_at).isoformat()}
         if feedback else None,
         last_analysis={"id": analysis.id, "status": analysis.status,

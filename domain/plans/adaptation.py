@@ -31,6 +31,8 @@ SET_STEP = {"easy": 1, "doable": 0, "too_difficult": -1, "discomfort": 0}
 REP_FACTOR_RANGE = (0.5, 2.0)
 SET_DELTA_RANGE = (-2, 2)
 MAX_UNNAMED_EXCLUSIONS = 3
+#: pain (0-10) given with a week's rating from which the week is adapted as discomfort
+PAIN_AS_DISCOMFORT = 5
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,8 @@ class Adjustment:
     #: per-exercise volume from last week's measured performance, and why
     exercise_factors: dict[str, float] = field(default_factory=dict)
     exercise_reasons: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: what the discomfort path's reasons quote: the rating, or the pain that stood for it
+    discomfort_cause: str = "reported discomfort"
 
     @property
     def preferred_ids(self) -> frozenset[str]:
@@ -180,6 +184,13 @@ def compute_adjustment(
         raise ValueError(f"rating must be one of {', '.join(FEEDBACK_RATINGS)}")
 
     notes: list[str] = []
+    cause = "reported discomfort"
+    pain = feedback.get("pain")
+    if pain is not None and pain >= PAIN_AS_DISCOMFORT and rating != "discomfort":
+        # a week rated doable (or easy) that hurt is not progressed: it is eased like discomfort
+        cause = f"pain {pain}/10 reported with '{rating}' (treated as discomfort)"
+        notes.append(f"{cause}: adapted as discomfort")
+        rating = "discomfort"
     rep_factor = min(max(rep_factor * REP_MULTIPLIER[rating], REP_FACTOR_RANGE[0]),
                      REP_FACTOR_RANGE[1])
     set_delta = min(max(set_delta + SET_STEP[rating], SET_DELTA_RANGE[0]), SET_DELTA_RANGE[1])
@@ -208,7 +219,7 @@ def compute_adjustment(
         fitness_level=new_level, rating=rating, level_change=change,
         rep_factor=round(rep_factor, 4), set_delta=set_delta,
         excluded_ids=frozenset(excluded), substitutes=substitutes,
-        max_difficulty=max_difficulty, notes=tuple(notes),
+        max_difficulty=max_difficulty, notes=tuple(notes), discomfort_cause=cause,
     )
 
 

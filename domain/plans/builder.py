@@ -313,11 +313,13 @@ def _item_reasons(ex: Exercise, score: float, explained: dict, w: _Week, *,
     if not any(r.startswith("guardrail:") for r in reasons):
         reasons += guardrail_reasons(w.profile, ex, w.level)
     if adj and adj.max_difficulty is not None:
-        reasons.append(f"guardrail: difficulty ≤ {adj.max_difficulty} after reported discomfort")
+        reasons.append(f"guardrail: difficulty ≤ {adj.max_difficulty} after "
+                       f"{adj.discomfort_cause}")
     if fallback:
         reasons.append("below the 0.5 cutoff: added to complete a minimal session")
     if substitute_for:
-        reasons.append(f"easier substitute for {substitute_for} after reported discomfort")
+        cause = adj.discomfort_cause if adj else "reported discomfort"
+        reasons.append(f"easier substitute for {substitute_for} after {cause}")
     if adj and adj.rep_factor != 1.0:
         reasons.append(f"volume x{adj.rep_factor:.2f} from your feedback")
     if adj:

@@ -157,7 +157,8 @@ def plan_basis(session: Session, user_id: str, week: int) -> tuple[dict | None, 
     previous = {**(rated.state or {}), "id": rated.id, "week": rated.week,
                 "fitness_level": rated.fitness_level, "rep_factor": rated.rep_factor,
                 "days": rated.days}
-    feedback = {"rating": rated.feedback.rating, "exercise_ids": rated.feedback.exercise_ids}
+    feedback = {"rating": rated.feedback.rating, "exercise_ids": rated.feedback.exercise_ids,
+                "pain": rated.feedback.pain}
     return previous, feedback, repo.rating_history(session, user_id, before_week=rated.week)
 
 
@@ -271,10 +272,10 @@ def check_feedback(plan: Plan, exercise_ids: list[str]) -> None:
 
 
 def new_feedback(plan: Plan, *, rating: str, exercise_ids: list[str], note: str | None,
-                 job_id: str) -> PlanFeedback:
+                 job_id: str, pain: int | None = None) -> PlanFeedback:
     """The feedback row a feedback job works on (added in the job's own transaction)."""
     return PlanFeedback(plan_id=plan.id, user_id=plan.user_id, rating=rating,
-                        exercise_ids=exercise_ids, note=note, job_id=job_id)
+                        exercise_ids=exercise_ids, note=note, pain=pain, job_id=job_id)
 
 
 def record_feedback(session: Session, *, job_id: str, emit: Emit) -> dict:
@@ -283,7 +284,8 @@ def record_feedback(session: Session, *, job_id: str, emit: Emit) -> dict:
     plan = session.get(Plan, feedback.plan_id)
     require_profile(session, feedback.user_id)
     emit(session, "feedback.received", feedback.user_id,
-         {"plan_id": plan.id, "week": plan.week, "rating": feedback.rating, "job_id": job_id},
+         {"plan_id": plan.id, "week": plan.week, "rating": feedback.rating,
+          "pain": feedback.pain, "job_id": job_id},
          key=job_id)
     return {"plan_id": plan.id, "rating": feedback.rating}
 

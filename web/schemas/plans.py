@@ -119,6 +119,7 @@ class PlanFeedbackOutSchema(ma.Schema):
     rating = ma.fields.String(required=True)
     exercise_ids = ma.fields.List(ma.fields.String())
     note = ma.fields.String(allow_none=True)
+    pain = ma.fields.Integer(allow_none=True, metadata={"description": "0 (none) to 10"})
     next_plan_id = ma.fields.String(allow_none=True)
     created_at = UtcDateTime()
 
@@ -144,6 +145,9 @@ class FeedbackSchema(StrictSchema):
     exercise_ids = ma.fields.List(ma.fields.String(validate=ma.validate.Length(max=80)),
                                   load_default=list, validate=ma.validate.Length(max=20))
     note = ma.fields.String(validate=ma.validate.Length(max=2000), allow_none=True)
+    pain = ma.fields.Integer(strict=True, validate=_range(0, 10), allow_none=True, metadata={
+        "description": "0 (none) to 10 (worst); from 5 the week is adapted as discomfort "
+                       "whatever the rating"})
 
 
 class PerformedSchema(StrictSchema):

@@ -123,7 +123,8 @@ def give_feedback(body: dict, plan_id: str):
     def record(job):
         db_session().add(service.new_feedback(plan, rating=body["rating"],
                                               exercise_ids=body["exercise_ids"],
-                                              note=body.get("note"), job_id=job.id))
+                                              note=body.get("note"), pain=body.get("pain"),
+                                              job_id=job.id))
 
     return enqueue("feedback.process", params={"plan_id": plan.id}, subject_type="plan",
                    subject_id=plan.id, before_commit=record)

@@ -106,3 +106,24 @@ def test_service_plan_shape_and_bad_rating(scorer, library, paper_users):
     with pytest.raises(ValueError):
         generate_plan(p, scorer, library, week=2, previous_plan=plan,
                       feedback={"rating": "meh"}, rating_history=[])
+
+
+def test_pain_from_five_with_another_rating_is_adapted_as_discomfort(scorer, library,
+                                                                      paper_users):
+    p = paper_users["user3"]
+    lib = {e.id: e for e in library}
+    week1 = generate_plan(p, scorer, library, week=1)
+    named = sorted(_by_id(week1), key=lambda i: -lib[i].difficulty)[:1]
+    week2 = generate_plan(p, scorer, library, week=2, previous_plan=week1,
+                          feedback={"rating": "doable", "exercise_ids": named, "pain": 6},
+                          rating_history=[])
+    assert week2["adjustment"]["rating"] == "discomfort" and not set(named) & set(_by_id(week2))
+    cause = "pain 6/10 reported with 'doable' (treated as discomfort)"
+    assert any(cause in n for n in week2["adjustment"]["notes"])
+    reasons = [r for item in _by_id(week2).values() for r in item["reasons"]]
+    assert any(cause in r for r in reasons)  # the item's reasons say why it changed
+    for pain in (None, 4):  # below the threshold the rating stands
+        adj = compute_adjustment({"rating": "doable", "pain": pain}, [], week1, library, p)
+        assert adj.rating == "doable" and not adj.excluded_ids
+    adj = compute_adjustment({"rating": "discomfort", "pain": 9}, [], week1, library, p)
+    assert not any("treated as" in n for n in adj.notes)

@@ -110,7 +110,7 @@ def test_feedback_completes_the_week_and_builds_the_next(db, generation, user_id
         assert repo.feedback_of_plan(session, week1["plan_id"]).next_plan_id == week2["plan_id"]
         assert service.next_week(session, user_id) == 2  # week 2 has no feedback yet
         assert service.plan_basis(session, user_id, 2)[1] == {"rating": "easy",
-                                                              "exercise_ids": []}
+                                                              "exercise_ids": [], "pain": None}
     kinds = [name for name, _ in generation.emit.emitted]
     assert kinds == ["plan.generated", "feedback.received", "plan.generated"]
 
