@@ -14,9 +14,12 @@ user's prefix in the bucket. Skipped when no PostgreSQL answers at 127.0.0.1:543
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+import os
 import re
+import signal
 import subprocess
 import time
 import uuid
@@ -96,6 +99,10 @@ def deployment(tmp_path_factory):
                 print(f"---- {stack.base_dir.name}/{name} ----\n{stack.logs(name)[-3000:]}")
         raise
     finally:
+        for stack in stacks:  # all asked to stop at once, then each waited for
+            for process in stack.processes.values():
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGTERM)
         for stack in stacks:
             stack.stop(redis=False)
         redis.stop()
