@@ -110,11 +110,31 @@ def test_generated_client_drives_the_main_flow(stack, generated, shared_data):
     job = _wait_job(me, started.job_id)
     assert job.status.value == "succeeded", job.error
     analysis = _api("videos.get_analyses_analysis_id").sync(analysis_id=started.id, client=me)
-    assert analysis.status == "succeeded"
-    result = analysis.result.to_dict()
-    assert result["exercise"]["label"] == "pushup" and result["rep_count"] >= 1
+    assert analysis.status.value == "succeeded"
+    # the result parsed into typed models, and back to exactly what the server answered
+    typed = analysis.result
+    assert isinstance(typed, _model("AnalysisResult"))
+    assert isinstance(typed.exercise, _model("ResultExercise"))
+    assert typed.exercise.label == "pushup" and typed.rep_count >= 1
+    assert all(isinstance(rep, _model("ResultRep")) for rep in typed.reps)
+    assert isinstance(typed.form.verdict, _model("ResultFormVerdict"))
+    served = requests.get(f"{stack.url}/api/v1/analyses/{started.id}", timeout=30,
+                          headers={"Authorization": f"Bearer {pair.access_token}"}).json()
+    result = typed.to_dict()
+    assert result == served["result"]
     assert len(result["reps"]) == result["rep_count"]
     assert result["form"]["verdict"] in ("good", "faulty", "uncertain")
+
+    # a week rated doable with pain 6/10: stored, shown, and adapted as discomfort
+    rated = _api("plans.post_plans_plan_id_feedback").sync(
+        plan_id=plan_id, client=me, idempotency_key=uuid.uuid4().hex,
+        body=_model("Feedback")(rating=_model("FeedbackRating")("doable"), pain=6))
+    job = _wait_job(me, rated.job_id)
+    assert job.status.value == "succeeded", job.error
+    shown = _api("plans.get_plans_plan_id").sync(plan_id=plan_id, client=me)
+    assert shown.feedback.pain == 6 and shown.status.value == "completed"
+    following = _api("plans.get_plans_plan_id").sync(plan_id=job.result["plan_id"], client=me)
+    assert any("pain 6/10" in note for note in following.notes)
 
     csv_text = _api("reports.get_analyses_analysis_id_reps_csv").sync(
         analysis_id=started.id, client=me)
