@@ -159,6 +159,40 @@ class RssSampler:
         return max(self.samples[name], default=0)
 
 
+def procfile_web_args(procfile: Path = ROOT / "Procfile") -> list[str]:
+    """The Procfile web line's gunicorn process settings (workers, threads, worker class), so
+    the benchmarks measure the web layout the deployment runs."""
+    for line in procfile.read_text().splitlines():
+        if line.startswith("web:"):
+            words = line.split()
+            out: list[str] = []
+            for flag in ("--workers", "--threads", "--worker-class", "--backlog"):
+                if flag in words:
+                    out += [flag, words[words.index(flag) + 1]]
+            return out
+    raise RuntimeError("no web line in the Procfile")
+
+
+def _bench_stack_class():
+    from tests.support.stack import BIN, Stack, wait_until
+
+    class BenchStack(Stack):
+        """The e2e stack with the Procfile's gunicorn layout (the tests keep a small one)."""
+
+        def start_web(self):
+            import requests
+
+            process = self._spawn("web", [
+                str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{self.web_port}",
+                *procfile_web_args(), "--timeout", "120", "wsgi:app",
+            ])
+            wait_until(lambda: requests.get(self.url + "/healthz", timeout=1).ok, 60,
+                       message="web up")
+            return process
+
+    return BenchStack
+
+
 class StackHolder:
     """Starts one real stack (as the e2e tests do) on first use; stopped by `stop()`."""
 
@@ -173,11 +207,10 @@ class StackHolder:
             return self.stack
         if self.error:
             raise RuntimeError(self.error)
-        from tests.support.stack import Stack
-
+        stack_class = _bench_stack_class()
         self.base_dir = Path(tempfile.mkdtemp(prefix="bench-stack-"))
-        stack = Stack(self.base_dir, extra_env=dict(self.extra_env),
-                      worker_queues=Stack.PRODUCTION_WORKERS, preload_models=True)
+        stack = stack_class(self.base_dir, extra_env=dict(self.extra_env),
+                      worker_queues=stack_class.PRODUCTION_WORKERS, preload_models=True)
         log(f"starting the stack in {self.base_dir} (redis, migrations, workers, gunicorn)")
         t0 = time.perf_counter()
         try:
