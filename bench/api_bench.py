@@ -109,13 +109,16 @@ def _plan_round(users, per_user: int, parallel: bool) -> list[dict]:
 
 def run_plan_e2e(stack_holder, quick: bool = False, warm: dict | None = None, **_) -> Result:
     res = Result("plan_e2e", "POST /plans → plan readable (real stack)")
+    from bench.common import procfile_web_args
+
     n_users, per_user = (2, 10) if quick else (3, 40)
+    web = " ".join(procfile_web_args())
     res.method = (
         f"{n_users} users, each {per_user} sequential POST /api/v1/plans; the clock runs from "
         "sending the POST until the job reads `succeeded` and GET /plans/{id} answers 200 "
         "(both polled every 10 ms). Run twice: users one after another (no concurrency) and "
-        f"the {n_users} users at once. Stack with the Procfile's worker layout (gunicorn 1 "
-        "worker × 8 threads, 2 Celery processes for plans/feedback/webhooks, SQLite). "
+        f"the {n_users} users at once. Stack with the Procfile's worker layout (gunicorn "
+        f"{web}, 2 Celery processes for plans/feedback/webhooks, SQLite). "
         "Queue wait and run time come from the "
         "job's created/started/finished timestamps. Baseline: the in-process generate_plan p50 "
         "of benchmark 1 (the floor the HTTP + queue path adds to).")
