@@ -10,6 +10,8 @@ from flask_smorest import Blueprint
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
+#: far past any table, within a 64-bit SQL integer: `?page=10**23` is an empty page, not a 500
+MAX_OFFSET = 2**53
 
 
 def paginated(blp: Blueprint):
@@ -19,5 +21,5 @@ def paginated(blp: Blueprint):
 
 def page_slice(pagination_parameters) -> dict:
     """offset/limit of the page that `@blp.paginate()` parsed."""
-    return {"offset": pagination_parameters.first_item,
+    return {"offset": min(pagination_parameters.first_item, MAX_OFFSET),
             "limit": pagination_parameters.page_size}
