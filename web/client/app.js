@@ -443,10 +443,10 @@ function feedbackSection(plan) {
     submit('Send feedback'),
   ], async (data, status) => {
     const isCurrent = currentGuard();
-    // The API has no pain field yet: the level travels at the start of the note.
-    const note = [`Pain ${data.get('pain')}/10.`, String(data.get('note') || '').trim()].filter(Boolean).join(' ');
+    const note = String(data.get('note') || '').trim();
     const accepted = await api.post(`/plans/${plan.id}/feedback`, {
-      rating: data.get('rating'), exercise_ids: data.getAll('exercise_ids'), note,
+      rating: data.get('rating'), exercise_ids: data.getAll('exercise_ids'),
+      pain: Number(data.get('pain')), ...(note ? { note } : {}),
     }, { idempotent: true });
     progress.element.hidden = false;
     announce('Feedback sent; making next week\'s plan');
