@@ -51,7 +51,8 @@ def fuzz(tmp_path_factory, shared_data):
             [PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x",
              "tests/faults/schemathesis_fuzz.py"],
             cwd=ROOT, env=dict(env, FUZZ_REPORT=str(report_path)), capture_output=True,
-            text=True, timeout=420)
+            # A cap against a hang, not a speed check: 3-6 min quiet, over 7 on a loaded 2-core box.
+            text=True, timeout=900)
         worker_alive = stack.processes["worker0"].poll() is None
     finally:
         stack.stop()
