@@ -83,7 +83,8 @@ def test_results_and_sql_parameters_stay_out_of_logs(shared_stack, shared_data):
 
     # 4. ... and fails to store readiness (health data) with an unexpected error: logged, with
     #    the SQL but without the values.
-    vitals = {"sleep_hours": 7.123, "resting_hr": 57.321, "hrv_ms": 61.987}
+    # Eight decimals: a log timestamp (milli- or microseconds) can never contain these by chance.
+    vitals = {"sleep_hours": 7.12345678, "resting_hr": 57.32198765, "hrv_ms": 61.98765432}
     _sql(stack, "CREATE TRIGGER privacy_block_readiness BEFORE INSERT ON readiness "
                 "BEGIN SELECT RAISE(ABORT, 'blocked by the privacy test'); END")
     try:
