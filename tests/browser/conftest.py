@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.stack import Stack
+from tests.support.stack import running_stack
 
 CHROMIUM = os.environ.get("CHROMIUM_BINARY", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")
@@ -24,16 +24,8 @@ def pytest_configure(config):
 @pytest.fixture(scope="session")
 def browser_stack(tmp_path_factory):
     """A running system for the browser tests (the same layout as the end-to-end stack)."""
-    running = Stack(tmp_path_factory.mktemp("browser-stack"))
-    try:
-        running.start()
-    except Exception:
-        for name in list(running.processes):
-            print(f"---- {name} log ----\n{running.logs(name)[-4000:]}")
-        running.stop()
-        raise
-    yield running
-    running.stop()
+    with running_stack(tmp_path_factory.mktemp("browser-stack")) as running:
+        yield running
 
 
 @pytest.fixture

@@ -2,22 +2,14 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.stack import Client, Stack
+from tests.support.stack import Client, running_stack
 
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory):
     """One running system for the end-to-end tests: Redis, SQLite, two workers, gunicorn."""
-    running = Stack(tmp_path_factory.mktemp("stack"))
-    try:
-        running.start()
-    except Exception:
-        for name in list(running.processes):
-            print(f"---- {name} log ----\n{running.logs(name)[-4000:]}")
-        running.stop()
-        raise
-    yield running
-    running.stop()
+    with running_stack(tmp_path_factory.mktemp("stack")) as running:
+        yield running
 
 
 @pytest.fixture

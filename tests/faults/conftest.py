@@ -9,35 +9,15 @@ from __future__ import annotations
 
 import subprocess
 import uuid
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 import requests
 
-from tests.support.stack import BIN, ROOT, Client, Stack, wait_until
+from tests.support.stack import BIN, ROOT, Client, Stack, running_stack, wait_until
 
 #: every password and token the fault tests used, for the secrets-in-logs check
 SECRETS: set[str] = set()
-
-
-@contextmanager
-def running_stack(base_dir: Path, *, beat: bool = False, stack_class: type[Stack] = Stack,
-                  **kwargs):
-    stack = stack_class(base_dir, **kwargs)
-    try:
-        stack.start()
-        if beat:
-            stack.start_beat()
-    except Exception:
-        for name in list(stack.processes):
-            print(f"---- {name} log ----\n{stack.logs(name)[-4000:]}")
-        stack.stop()
-        raise
-    try:
-        yield stack
-    finally:
-        stack.stop()
 
 
 @pytest.fixture(scope="session")

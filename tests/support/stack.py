@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -258,6 +259,27 @@ class Stack:
 
     def cleanup(self) -> None:
         shutil.rmtree(self.base_dir, ignore_errors=True)
+
+
+
+@contextmanager
+def running_stack(base_dir: Path, *, beat: bool = False, stack_class: type[Stack] = Stack,
+                  **kwargs):
+    """A started stack for one block; on a failed start, print each process's log tail."""
+    stack = stack_class(base_dir, **kwargs)
+    try:
+        stack.start()
+        if beat:
+            stack.start_beat()
+    except Exception:
+        for name in list(stack.processes):
+            print(f"---- {name} log ----\n{stack.logs(name)[-4000:]}")
+        stack.stop()
+        raise
+    try:
+        yield stack
+    finally:
+        stack.stop()
 
 
 class Client:
