@@ -6,27 +6,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
-from tests.unit.tasks import conftest as task_fixtures
-
-db = task_fixtures.db  # the migrated SQLite database that models.db sessions use
-
-PASSWORD = "correct horse battery staple"
-
-
-@pytest.fixture
-def client(db):
-    from web import create_app
-
-    app = create_app({"TESTING": True, "RATELIMIT_ENABLED": False})
-    client = app.test_client()
-    client.post("/api/v1/auth/register", json={"email": "p@example.com", "password": PASSWORD})
-    token = client.post("/api/v1/auth/token", json={"email": "p@example.com",
-                                                    "password": PASSWORD}).json["access_token"]
-    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
-    return client
-
 
 def test_readiness_history_pages(client):
     for day in ("2026-11-01", "2026-11-02", "2026-11-03"):
