@@ -3,10 +3,11 @@ the filter used by ``GET /api/v1/exercises``."""
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from domain.datafiles import load_json_cached
 
 from .profile import EQUIPMENT, INJURIES, LEVEL_DIFFICULTY_CEILING, effective_equipment
 
@@ -157,20 +158,10 @@ def parse_library(data) -> list[Exercise]:
     return exercises
 
 
-_CACHE: dict[tuple[str, float], list[Exercise]] = {}
-
-
 def load_library(path: str | Path | None = None) -> list[Exercise]:
     """Load and validate the library (cached per path and mtime). Raises ``ValueError``."""
     p = Path(path) if path is not None else DEFAULT_LIBRARY_PATH
-    key = (str(p.resolve()), p.stat().st_mtime)
-    if key not in _CACHE:
-        try:
-            data = json.loads(p.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{p}: invalid JSON: {exc}") from exc
-        _CACHE[key] = parse_library(data)
-    return list(_CACHE[key])
+    return list(load_json_cached(p, parse_library))
 
 
 def by_id(exercises) -> dict[str, Exercise]:

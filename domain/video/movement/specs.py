@@ -18,11 +18,12 @@ Others say ``supported: false`` and why. :func:`load_camera_checks` validates th
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import marshmallow as ma
+
+from domain.datafiles import load_json_cached
 
 DEFAULT_PATH = Path(__file__).resolve().parents[3] / "data" / "camera_checks.json"
 LEVELS: tuple[str, ...] = ("beginner", "intermediate", "advanced")
@@ -215,17 +216,7 @@ def parse_camera_checks(data) -> dict[str, CameraCheck]:
     return out
 
 
-_CACHE: dict[tuple[str, float], dict[str, CameraCheck]] = {}
-
-
 def load_camera_checks(path: str | Path | None = None) -> dict[str, CameraCheck]:
     """{exercise id: CameraCheck}, validated, cached per path and mtime."""
     p = Path(path) if path is not None else DEFAULT_PATH
-    key = (str(p.resolve()), p.stat().st_mtime)
-    if key not in _CACHE:
-        try:
-            data = json.loads(p.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{p}: invalid JSON: {exc}") from exc
-        _CACHE[key] = parse_camera_checks(data)
-    return dict(_CACHE[key])
+    return dict(load_json_cached(p, parse_camera_checks))
