@@ -24,6 +24,21 @@ TARGET_ENQUEUE_P99_MS = 50.0
 UPLOAD_GROWTH_LIMIT = 100 * MB
 
 
+
+def _send(conn, parsed, method, path, body, headers):
+    """One request read to the end on a keep-alive connection: (connection to use next, status),
+    status None on a transport error (the connection is then replaced)."""
+    try:
+        conn.request(method, path, body=body, headers=headers)
+        response = conn.getresponse()
+        response.read()
+        if response.getheader("Connection", "").lower() == "close":
+            conn.close()
+        return conn, response.status
+    except (OSError, http.client.HTTPException):
+        conn.close()
+        return http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=30), None
+
 def _users(stack, count: int) -> list:
     from tests.support.stack import Client
 
@@ -168,19 +183,12 @@ def _load(url: str, method: str, path: str, headers_for, body: bytes | None, sec
         headers = headers_for(index)
         while time.monotonic() < stop_at:
             t0 = time.perf_counter()
-            try:
-                conn.request(method, path, body=body, headers=headers)
-                response = conn.getresponse()
-                response.read()
-                if response.getheader("Connection", "").lower() == "close":
-                    conn.close()
-            except (OSError, http.client.HTTPException):
+            conn, status = _send(conn, parsed, method, path, body, headers)
+            if status is None:
                 errs += 1
-                conn.close()
-                conn = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=30)
                 continue
             mine.append(time.perf_counter() - t0)
-            codes[response.status] = codes.get(response.status, 0) + 1
+            codes[status] = codes.get(status, 0) + 1
         conn.close()
         with lock:
             lat.extend(mine)
@@ -231,19 +239,12 @@ def _open_loop(url: str, method: str, path: str, headers_for, body: bytes | None
                 time.sleep(wait)
             elif wait < -0.001:
                 behind += 1
-            try:
-                conn.request(method, path, body=body, headers=headers_for(i))
-                response = conn.getresponse()
-                response.read()
-                if response.getheader("Connection", "").lower() == "close":
-                    conn.close()
-            except (OSError, http.client.HTTPException):
+            conn, status = _send(conn, parsed, method, path, body, headers_for(i))
+            if status is None:
                 errs += 1
-                conn.close()
-                conn = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=30)
                 continue
             mine.append(time.perf_counter() - scheduled)
-            codes[response.status] = codes.get(response.status, 0) + 1
+            codes[status] = codes.get(status, 0) + 1
         conn.close()
         with lock:
             lat.extend(mine)
