@@ -133,9 +133,9 @@ def bent_knees(body: Body, w: Window) -> float:
 
 
 def squat_depth(body: Body, w: Window) -> float:
-    """Hip height above the knees at the bottom, in torso lengths (0 = thighs parallel)."""
-    d = (body.mid("knee")[:, 1] - body.mid("hip")[:, 1]) / body.torso
-    return _pct(_seg(d, w), 10)
+    """Knee angle at the bottom (degrees; 180 = straight legs). A rehabilitation squat is
+    often a mini squat on purpose, so only a squat that barely bends the knees is short."""
+    return _pct(_seg(_knee(body), w), 10)
 
 
 def knee_valgus(body: Body, w: Window) -> float:
@@ -149,9 +149,13 @@ def knee_valgus(body: Body, w: Window) -> float:
 
 
 def trunk_lean(body: Body, w: Window) -> float:
-    """Trunk inclination from vertical at the bottom (degrees)."""
-    inc = inclination(body.mid("hip"), body.mid("shoulder"))
-    return _pct(_seg(inc, w), 80)
+    """Trunk inclination beyond the shins' at the bottom (degrees): coaches keep the trunk
+    about parallel to the shins, so a deep squat may lean as far as its shins do but a trunk
+    that tips further forward than the shins is the fault."""
+    trunk = inclination(body.mid("hip"), body.mid("shoulder"))
+    shin = inclination(body.mid("ankle"), body.mid("knee"))
+    b = _around(trunk - shin, w.bottom, 1)
+    return b if np.isfinite(b) else _pct(_seg(trunk - shin, w), 80)
 
 
 def heels_rise(body: Body, w: Window) -> float:
@@ -279,11 +283,11 @@ CRITERIA: dict[str, tuple[Criterion, ...]] = {
            "body fraction"),
     ),
     "squat": (
-        _c("depth", ALL_VIEWS, squat_depth, 0.15,
-           "Squat deeper: bring your hips down toward knee height.", "torso"),
+        _c("depth", SIDEISH, squat_depth, 140.0,
+           "Bend your knees further as you squat, as far as your plan allows.", "deg"),
         _c("knee_valgus", FRONT, knee_valgus, 0.2,
            "Push your knees outward so they stay over your toes.", ""),
-        _c("trunk_lean", SIDEISH, trunk_lean, 55.0,
+        _c("trunk_lean", SIDEISH, trunk_lean, 10.0,
            "Keep your chest up: lean your upper body forward less.", "deg"),
         _c("heels", frozenset({"side"}), heels_rise, 0.12,
            "Keep your heels on the floor.", "torso"),

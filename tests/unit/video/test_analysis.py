@@ -54,15 +54,15 @@ def test_real_pushfit_analysis(clf, refs):
 
 
 def test_fault_is_reported_and_good_form_praised(clf, refs):
-    bad = generate("squat", n_reps=3, view="left", seed=11, fault="insufficient_depth")
+    bad = generate("squat", n_reps=3, view="left", seed=11, fault="forward_lean")
     res = analyze_keypoints(bad.keypoints, bad.fps, bad.width, bad.height, clf, refs)
     _check_shape(res)
     assert res["exercise"]["label"] == "squat" and res["rep_count"] == 3
     form = res["form"]
     assert form["verdict"] == "faulty" and form["view"] == "side"
-    assert {f["criterion"] for f in form["findings"]} >= {"depth"}
-    assert any(i.get("criterion") == "depth" for r in res["reps"] for i in r["issues"])
-    assert any("Squat deeper" in s for s in res["feedback"])
+    assert {f["criterion"] for f in form["findings"]} >= {"trunk_lean"}
+    assert any(i.get("criterion") == "trunk_lean" for r in res["reps"] for i in r["issues"])
+    assert any("lean your upper body forward less" in s for s in res["feedback"])
     assert all(r["angles"] for r in res["reps"])  # angle differences stay, as information
     good = generate("squat", n_reps=3, view="left", seed=12)
     res = analyze_keypoints(good.keypoints, good.fps, good.width, good.height, clf, refs)
