@@ -26,7 +26,7 @@ from ..reps import segment_repetitions
 from .criteria import CRITERIA, family
 from .engine import assess, measure, rule_score
 from .model import FamilyModel, FormModel
-from .signals import EXECUTION_FEATURES, PUSHUP_DIRECTION, PUSHUP_FEATURES
+from .signals import EXECUTION_FEATURES, PUSHUP_DIRECTION, PUSHUP_FEATURES, criterion_of
 
 #: family -> the execution features its boosted trees see, and their monotone directions
 GBT_FEATURES = {"pushup": PUSHUP_FEATURES}
@@ -260,9 +260,29 @@ def _best_threshold(p_correct: np.ndarray, y: np.ndarray) -> float:
     return best
 
 
+def labelled_criteria(fam: str, samples: Iterable[Sample]) -> set[str] | None:
+    """The criteria the labels speak about: a fault code that names a criterion (Exercise-
+    Correction's lunge "knee over toe") speaks about that one only; any other code ("bad",
+    "wrong") about all of them (None). A criterion no label speaks about keeps its textbook
+    threshold and stays out of the model: calibrated on such data it learns the data set's
+    camera, not the fault (form-v2 set the lunge's trunk threshold to -0.4 degrees)."""
+    keys = {c.key for c in CRITERIA[fam]}
+    named: set[str] = set()
+    for s in samples:
+        if s.correct is False:
+            if s.fault not in keys:
+                return None
+            named.add(s.fault)
+    return named
+
+
 def _calibrate(fam: str, samples: list[Sample], feats: dict) -> dict[str, float]:
     thresholds = {}
+    labelled = labelled_criteria(fam, samples)
     for c in CRITERIA[fam]:
+        if labelled is not None and c.key not in labelled:
+            thresholds[c.key] = c.threshold
+            continue
         vals = np.array([feats[_key(s)].get(f"{c.key}.median", math.nan) for s in samples
                          if s.correct], float)
         vals = vals[np.isfinite(vals)]
@@ -294,6 +314,9 @@ def fit_family(fam: str, train: list[Sample], feats: dict, meas: dict
     y = np.array([int(bool(s.correct)) for s in train])
     groups = np.array([s.group for s in train])
     names = sorted({k for r in rows for k in r})
+    labelled = labelled_criteria(fam, train)
+    if labelled is not None:
+        names = [n for n in names if criterion_of(n, {}) in labelled]
     X = _matrix(rows, names)
     keep = [i for i in range(len(names)) if np.isfinite(X[:, i]).sum() >= max(3, len(y) // 5)]
     names = [names[i] for i in keep]
