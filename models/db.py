@@ -17,6 +17,11 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     # busy_timeout makes a writer wait instead of failing at once.
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
+    # In WAL mode NORMAL syncs the log at checkpoints, not at every commit: a commit survives
+    # any crash of the processes (the WAL is in the OS), only an OS crash or power loss can
+    # take the last commits back. FULL (the default) made every job row written by a request
+    # wait for an fsync while holding the database's one write lock (issue 13).
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
