@@ -116,13 +116,17 @@ def enqueue(kind: str, *, params: dict | None = None, subject_type: str | None =
     session = db_session()
     user_id = current_user().id
     key = idempotency_key()
+    # Computed before the insert: from the insert to the commit this request holds SQLite's
+    # one write lock, which every other writer (web threads, workers) waits for.
+    fingerprint = request_fingerprint() if key else None
     try:
         job = create_job(session, user_id=user_id, kind=kind, params=params,
-                         subject_type=subject_type, subject_id=subject_id, idempotency_key=key)
-        job.request_fingerprint = request_fingerprint() if key else None
+                         subject_type=subject_type, subject_id=subject_id, idempotency_key=key,
+                         request_fingerprint=fingerprint,
+                         enqueued_at=utcnow() if before_commit is None else None)
         if before_commit is not None:
             before_commit(job)
-        job.enqueued_at = utcnow()
+            job.enqueued_at = utcnow()
         session.commit()
     except IntegrityError:
         # A concurrent request with the same Idempotency-Key won the race (PostgreSQL and

@@ -180,14 +180,18 @@ def finish_batch(session: Session, batch: Job, emit: Emit) -> dict:
 def create_job(session: Session, *, user_id: str, kind: str, params: dict | None = None,
                subject_type: str | None = None, subject_id: str | None = None,
                idempotency_key: str | None = None, priority: int | None = None,
-               batch_priority: int | None = None) -> Job:
+               batch_priority: int | None = None, request_fingerprint: str | None = None,
+               enqueued_at: datetime | None = None) -> Job:
     """A queued job row. `priority` is the broker priority its messages are sent at (None: live
-    work); kinds marked batch run at `batch_priority` whoever creates them."""
+    work); kinds marked batch run at `batch_priority` whoever creates them. Fields known before
+    the insert go into it (one statement while SQLite's write lock is held, not an insert and
+    an update)."""
     if priority is None and kinds.get(kind).batch:
         priority = batch_priority
     job = Job(user_id=user_id, kind=kind, params=params or {}, subject_type=subject_type,
               subject_id=subject_id, idempotency_key=idempotency_key, status="queued",
-              priority=priority)
+              priority=priority, request_fingerprint=request_fingerprint,
+              enqueued_at=enqueued_at)
     session.add(job)
     session.flush()
     return job
