@@ -148,6 +148,9 @@ class Settings:
     worker_max_tasks_per_child: int = 200
     #: how long a new pool process may take to report ready before Celery kills it
     worker_proc_alive_timeout_s: float = 60.0
+    #: CPU niceness of worker processes (0-19): where they share cores with the web process,
+    #: API requests go first and the jobs take the CPU the requests leave
+    worker_nice: int = 10
     #: a job whose worker process died this many times under it fails (`worker_lost`)
     max_worker_losses: int = 3
     #: test-only fault hooks (a job can ask its worker process to die); never set in production
@@ -305,6 +308,7 @@ def load_settings() -> Settings:
         job_deadline_s=_env_int("JOB_DEADLINE_S", 1800),
         worker_max_tasks_per_child=_env_int("WORKER_MAX_TASKS_PER_CHILD", 200),
         worker_proc_alive_timeout_s=_env_float("WORKER_PROC_ALIVE_TIMEOUT_S", 60.0),
+        worker_nice=min(19, max(0, _env_int("WORKER_NICE", 10))),
         max_worker_losses=_env_int("MAX_WORKER_LOSSES", 3),
         fault_injection=_env_bool("FAULT_INJECTION", False),
         video_retention_days=_env_float("VIDEO_RETENTION_DAYS", 30.0),

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import os
 
-from celery.signals import after_setup_logger, worker_process_init, worker_ready
+from celery.signals import after_setup_logger, worker_init, worker_process_init, worker_ready
 
 from config import settings
 from infra.logs import configure_logging, log_event
@@ -30,8 +30,34 @@ def _json_logs(logger=None, **_kwargs) -> None:
     configure_logging()
 
 
+def lower_priority(target: int | None = None) -> int:
+    """Run this process at niceness `target` (WORKER_NICE) unless it already runs nicer; returns
+    the niceness it runs at. Workers share the cores with the web process on small hosts: a
+    burst of jobs (each plan is tens of ms of CPU, a video minutes) must not take the CPU that
+    the API's requests need to be answered in milliseconds; the jobs wait in the queue instead,
+    and take all the CPU when the API is quiet. (On Linux niceness is per thread and inherited
+    by threads and processes started afterwards: called before the pool and the model threads
+    start.)"""
+    target = settings.worker_nice if target is None else target
+    current = os.getpriority(os.PRIO_PROCESS, 0)
+    if target > current:
+        try:
+            os.setpriority(os.PRIO_PROCESS, 0, target)
+        except OSError as exc:  # not allowed here: run at the niceness we have
+            logger.warning("could not lower the worker's CPU priority: %s", exc)
+            return current
+        return target
+    return current
+
+
+@worker_init.connect
+def _init_worker(**_kwargs) -> None:
+    lower_priority()
+
+
 @worker_process_init.connect
 def _init_process(**_kwargs) -> None:
+    lower_priority()  # the pool process inherits it; set again in case it was forked elsewhere
     # Database connections opened before fork must not be shared with the child.
     reset_engines()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
