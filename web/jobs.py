@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from models import Job
 from models.base import as_utc, utcnow
+from models.db import write_lock
 from tasks.enqueue import BrokerUnavailable, create_job, find_idempotent, send_job
 from web.auth import current_user
 from web.db import db_session
@@ -120,14 +121,15 @@ def enqueue(kind: str, *, params: dict | None = None, subject_type: str | None =
     # one write lock, which every other writer (web threads, workers) waits for.
     fingerprint = request_fingerprint() if key else None
     try:
-        job = create_job(session, user_id=user_id, kind=kind, params=params,
-                         subject_type=subject_type, subject_id=subject_id, idempotency_key=key,
-                         request_fingerprint=fingerprint,
-                         enqueued_at=utcnow() if before_commit is None else None)
-        if before_commit is not None:
-            before_commit(job)
-            job.enqueued_at = utcnow()
-        session.commit()
+        with write_lock(session):
+            job = create_job(session, user_id=user_id, kind=kind, params=params,
+                             subject_type=subject_type, subject_id=subject_id,
+                             idempotency_key=key, request_fingerprint=fingerprint,
+                             enqueued_at=utcnow() if before_commit is None else None)
+            if before_commit is not None:
+                before_commit(job)
+                job.enqueued_at = utcnow()
+            session.commit()
     except IntegrityError:
         # A concurrent request with the same Idempotency-Key won the race (PostgreSQL and
         # SQLite raise at the insert, or at the commit): nothing of ours stays.
