@@ -24,11 +24,14 @@ different hosts that share no folder.
 from __future__ import annotations
 
 import io
+import logging
 import math
 import os
+import time
 from collections import OrderedDict
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 
 import numpy as np
 from sqlalchemy.orm import Session
@@ -40,6 +43,7 @@ from domain.video.angles import joint_angles
 from domain.video.media import MediaError, iter_frames, read_image
 from domain.video.references import Reference as ReferenceData
 from infra import storage
+from infra.logs import log_event
 from models import TERMINAL_STATUSES, Analysis, AnalysisResult, Job, Plan, Reference, User
 from models import repository as repo
 from models.base import utcnow
@@ -51,6 +55,11 @@ POSE_BATCH = 8
 DECODE_MAX_SIDE = 640
 #: parsed references kept per worker process (each is a few hundred KiB of keypoints)
 REFERENCE_CACHE_SIZE = 256
+#: a pose chunk refreshes its job's heartbeat at most this often (the sweeper waits minutes;
+#: one database write per batch of frames was a write every ~0.2 s per pose process)
+HEARTBEAT_EVERY_S = 2.0
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -73,6 +82,56 @@ class VideoConfig:
     @property
     def pose_version(self) -> str:
         return f"yolo11n-pose@{self.pose_imgsz}/{self.pose_backend}"
+
+
+# ---------------------------------------------------------------- step timings
+
+
+@dataclass
+class StepClock:
+    """Wall seconds spent in the named parts of one step, logged once at its end (where a
+    video's time goes: `video step timings` lines in the workers' logs)."""
+
+    spent: dict[str, float] = field(default_factory=dict)
+
+    def add(self, name: str, seconds: float) -> None:
+        self.spent[name] = self.spent.get(name, 0.0) + seconds
+
+    @contextmanager
+    def part(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.add(name, time.perf_counter() - start)
+
+    def iterate(self, name: str, items: Iterable) -> Iterator:
+        """`items`, the time spent producing each one (a decoder's) counted under `name`."""
+        iterator = iter(items)
+        while True:
+            start = time.perf_counter()
+            try:
+                item = next(iterator)
+            except StopIteration:
+                self.add(name, time.perf_counter() - start)
+                return
+            self.add(name, time.perf_counter() - start)
+            yield item
+
+    def log(self, step: str, **fields) -> None:
+        log_event(logger, "video step timings", step=step, **fields,
+                  **{f"{name}_ms": round(1000 * s, 1) for name, s in self.spent.items()})
+
+
+class _TimedEstimator:
+    """An estimator whose `predict` time is counted on a clock (the pose network's share)."""
+
+    def __init__(self, estimator, clock: StepClock) -> None:
+        self._estimator, self._clock = estimator, clock
+
+    def predict(self, frames):
+        with self._clock.part("pose"):
+            return self._estimator.predict(frames)
 
 
 # ---------------------------------------------------------------- analyses and their files
@@ -276,25 +335,49 @@ def pose_chunk(job_id: str, index: int, start_s: float, duration_s: float | None
         return out
     update_progress(job_id, 5, "pose")
     size = (info["width"], info["height"]) if info.get("width") and info.get("height") else None
+    clock = StepClock()
     # On object storage this host fetches the video once into its scratch cache (its other
     # chunks reuse that copy).
-    with storage.local_copy(media_key) as source:
+    with clock.part("total"), storage.local_copy(media_key) as source:
         if kind == "image":
             frames = [(0, 0.0, read_image(source))]
         else:
             frames = iter_frames(source, fps=cfg.analysis_fps, start_s=start_s,
                                  duration_s=duration_s, max_side=DECODE_MAX_SIDE)
-        # A heartbeat per batch: a silent job is a dead worker to the sweeper.
-        people, times = detect_sequence(_frames_or_first(frames, source, info, start_s),
-                                        load_estimator(),
-                                        batch_size=POSE_BATCH, original_size=size,
-                                        on_batch=lambda: update_progress(job_id, 5, "pose"))
-    _save_people(out, times, people)
+        frames = clock.iterate("decode", _frames_or_first(frames, source, info, start_s))
+        with clock.part("estimator"):
+            estimator = _TimedEstimator(load_estimator(), clock)
+        # A heartbeat now and then: a silent job is a dead worker to the sweeper.
+        people, times = detect_sequence(frames, estimator, batch_size=POSE_BATCH,
+                                        original_size=size,
+                                        on_batch=_heartbeat(job_id, clock))
+        with clock.part("save"):
+            _save_people(out, times, people)
+    # enhance = the rest of the loop (the filters run between decoding and the network)
+    clock.add("enhance", clock.spent["total"] - sum(
+        clock.spent.get(name, 0.0) for name in ("decode", "pose", "estimator", "save",
+                                                "heartbeat")))
+    clock.log("pose_chunk", index=index, frames=len(times))
     if discard_if_deleted(*owner):  # deleted while this chunk ran: what it wrote goes too
         return out
     done = len(_chunk_keys(prefix))
     update_progress(job_id, 5 + int(55 * done / max(total, 1)), "pose")
     return out
+
+
+def _heartbeat(job_id: str, clock: StepClock,
+               every_s: float = HEARTBEAT_EVERY_S) -> Callable[[], None]:
+    """A pose chunk's per-batch callback: the job's heartbeat, at most every `every_s`."""
+    last = time.monotonic()
+
+    def beat() -> None:
+        nonlocal last
+        if time.monotonic() - last >= every_s:
+            with clock.part("heartbeat"):
+                update_progress(job_id, 5, "pose")
+            last = time.monotonic()
+
+    return beat
 
 
 def _frames_or_first(frames_iter, source, info: dict, start_s: float):
@@ -421,32 +504,37 @@ def load_references(session: Session, user_id: str,
 def classify(job_id: str, classifier, form_model, cfg: VideoConfig) -> dict:
     """Classify, count, judge form, compare with the nearest reference; store the result."""
     update_progress(job_id, 70, "classifying")
-    with session_scope() as session:
-        analysis = job_analysis(session, job_id)
-        keypoints_key = analysis.keypoints_path
-        hint, source = analysis.exercise_hint, analysis.source
-        references = load_references(session, analysis.user_id)
-        prescribed = prescribed_item(session, analysis)
-    data = _load_npz(keypoints_key)
+    clock = StepClock()
+    with clock.part("load"):
+        with session_scope() as session:
+            analysis = job_analysis(session, job_id)
+            keypoints_key = analysis.keypoints_path
+            hint, source = analysis.exercise_hint, analysis.source
+            references = load_references(session, analysis.user_id)
+            prescribed = prescribed_item(session, analysis)
+        data = _load_npz(keypoints_key)
     keypoints = data["keypoints"].astype(np.float32)
     fps, width, height = float(data["fps"]), float(data["width"]), float(data["height"])
-    result = analyze_keypoints(keypoints, fps, width, height, classifier, references,
-                               exercise_hint=hint, threshold=cfg.angle_threshold_deg,
-                               form_model=form_model)
-    if prescribed is not None:
-        checked_against_prescription(result, keypoints, fps, *prescribed)
+    with clock.part("analyze"):
+        result = analyze_keypoints(keypoints, fps, width, height, classifier, references,
+                                   exercise_hint=hint, threshold=cfg.angle_threshold_deg,
+                                   form_model=form_model)
+        if prescribed is not None:
+            checked_against_prescription(result, keypoints, fps, *prescribed)
     models = models_used(source, cfg)
     result["models"] = models
-    update_progress(job_id, 85, "comparing")
-    with session_scope() as session:
-        analysis = job_analysis(session, job_id)
-        analysis.result = result
-        key = models_key(models)
-        row = repo.stored_result(session, analysis.id, key)
-        if row is None:
-            row = AnalysisResult(analysis_id=analysis.id, models_key=key)
-            session.add(row)
-        row.models, row.result, row.job_id = models, result, job_id
+    with clock.part("store"):
+        update_progress(job_id, 85, "comparing")
+        with session_scope() as session:
+            analysis = job_analysis(session, job_id)
+            analysis.result = result
+            key = models_key(models)
+            row = repo.stored_result(session, analysis.id, key)
+            if row is None:
+                row = AnalysisResult(analysis_id=analysis.id, models_key=key)
+                session.add(row)
+            row.models, row.result, row.job_id = models, result, job_id
+    clock.log("classify", frames=len(keypoints), references=len(references))
     return {"label": result["exercise"]["label"], "rep_count": result["rep_count"]}
 
 
@@ -521,17 +609,22 @@ def render(job_id: str, cfg: VideoConfig,
     update_progress(job_id, 90, "rendering")
     if draw is None:
         from domain.video.render import render_annotated as draw
-    data = _load_npz(keypoints_key)
-    keypoints, times = data["keypoints"], data["times"]
-    angles = joint_angles(keypoints)
-    per_frame = [{joint: float(values[i]) for joint, values in angles.items()
-                  if np.isfinite(values[i])} for i in range(len(keypoints))]
-    with storage.local_copy(media_key) as source, storage.writing(out) as tmp:
-        draw(source, keypoints, times, tmp, angles_per_frame=per_frame,
-             labels=frame_labels(result, times), max_side=cfg.render_max_side,
+    clock = StepClock()
+    with clock.part("prepare"):
+        data = _load_npz(keypoints_key)
+        keypoints, times = data["keypoints"], data["times"]
+        angles = joint_angles(keypoints)
+        per_frame = [{joint: float(values[i]) for joint, values in angles.items()
+                      if np.isfinite(values[i])} for i in range(len(keypoints))]
+        labels = frame_labels(result, times)
+    with clock.part("draw_encode"), storage.local_copy(media_key) as source, \
+            storage.writing(out) as tmp:
+        draw(source, keypoints, times, tmp, angles_per_frame=per_frame, labels=labels,
+             max_side=cfg.render_max_side,
              fps=cfg.analysis_fps if len(times) > 1 else None)
     with session_scope() as session:
         job_analysis(session, job_id).annotated_path = out
+    clock.log("render", frames=len(times))
     return result
 
 
