@@ -4,8 +4,9 @@
       ├─ video.pose_chunk × N   (pose queue) decode, enhance, pose; every person kept
       └─ chord body:
          video.assemble  join the chunks, follow the main person
-         video.classify  classifier, repetitions, form, nearest reference; result stored
-         video.render    the annotated mp4; the job ends succeeded, the event is emitted
+         video.classify  classifier, repetitions, form, nearest reference; result stored;
+                         the job ends succeeded, the event is emitted
+         video.render    then the annotated mp4 (``annotated_url`` appears when it is there)
 
 Keypoint uploads (`POST /analyses`) start at video.classify. The job kind `video.analyze` is the
 whole pipeline (domain/jobs/kinds.py).
@@ -13,12 +14,15 @@ whole pipeline (domain/jobs/kinds.py).
 
 from __future__ import annotations
 
+import logging
+
 from celery import chain, chord, group
 
 from config import settings
 from domain.jobs import service as jobs
 from domain.video import service
-from tasks.jobs import JobTask
+from infra.logs import current_job_id
+from tasks.jobs import TRANSIENT_ERRORS, JobTask
 from workers import model_registry
 from workers.celery_app import app
 
@@ -66,6 +70,9 @@ class Step(JobTask):
     finishes_job = False
 
 
+logger = logging.getLogger("tasks")
+
+
 @app.task(bind=True, base=Step, name="video.start")
 def start(self, job_id: str) -> dict:
     previous = jobs.claim_pipeline(job_id)
@@ -109,13 +116,24 @@ def assemble(self, job_id: str) -> dict:
     return service.assemble(job_id, CFG)
 
 
-@app.task(bind=True, base=Step, name="video.classify")
+@app.task(bind=True, base=JobTask, name="video.classify")
 def classify(self, job_id: str) -> dict:
     return service.classify(job_id, model_registry.get("classifier"), model_registry.get("form"),
                             CFG)
 
 
-@app.task(bind=True, base=JobTask, name="video.render")
-def render(self, job_id: str) -> dict:
-    """Draw skeleton, angles and the repetition counter; then the job ends succeeded."""
-    return service.render(job_id, CFG)
+@app.task(bind=True, name="video.render", max_retries=2)
+def render(self, job_id: str) -> str | None:
+    """Draw skeleton, angles and the repetition counter of a succeeded job. The replay is not
+    part of the job (its result and event are out already): a failure is logged, retried twice
+    for a broken connection, and leaves the analysis without a replay."""
+    token = current_job_id.set(job_id)
+    try:
+        return service.render(job_id, CFG)
+    except TRANSIENT_ERRORS as exc:
+        raise self.retry(exc=exc, countdown=2 ** self.request.retries) from None
+    except Exception:
+        logger.exception("replay failed", extra={"fields": {"task": self.name}})
+        return None
+    finally:
+        current_job_id.reset(token)

@@ -535,7 +535,7 @@ def classify(job_id: str, classifier, form_model, cfg: VideoConfig) -> dict:
                 session.add(row)
             row.models, row.result, row.job_id = models, result, job_id
     clock.log("classify", frames=len(keypoints), references=len(references))
-    return {"label": result["exercise"]["label"], "rep_count": result["rep_count"]}
+    return result  # the job's result (the replay is drawn after the job ends)
 
 
 def prescribed_item(session: Session, analysis: Analysis) -> tuple[dict, str] | None:
@@ -597,16 +597,20 @@ def frame_labels(result: dict, times: np.ndarray) -> list[str]:
 
 
 def render(job_id: str, cfg: VideoConfig,
-           draw: Callable[..., None] | None = None) -> dict:
-    """The annotated mp4 (skeleton, angles, repetition counter); returns the job's result."""
+           draw: Callable[..., None] | None = None) -> str | None:
+    """The annotated mp4 (skeleton, angles, repetition counter) of a job that has succeeded:
+    the replay follows the result, so a client reads the analysis without waiting for it
+    (``annotated_url`` stays null until it is there). Returns the stored key, or None when
+    there is nothing to draw or the analysis was deleted meanwhile."""
     with session_scope() as session:
-        analysis = job_analysis(session, job_id)
-        result = dict(analysis.result or {})
-        if analysis.source == "keypoints" or not analysis.media_path:
-            return result
+        job = session.get(Job, job_id)
+        analysis = session.get(Analysis, job.params["analysis_id"]) if job else None
+        if analysis is None or analysis.source == "keypoints" or not analysis.media_path \
+                or not analysis.result or not analysis.keypoints_path:
+            return None
+        result = dict(analysis.result)
         media_key, keypoints_key = analysis.media_path, analysis.keypoints_path
         out = storage.analysis_key(analysis.user_id, analysis.id, "annotated.mp4")
-    update_progress(job_id, 90, "rendering")
     if draw is None:
         from domain.video.render import render_annotated as draw
     clock = StepClock()
@@ -623,9 +627,15 @@ def render(job_id: str, cfg: VideoConfig,
              max_side=cfg.render_max_side,
              fps=cfg.analysis_fps if len(times) > 1 else None)
     with session_scope() as session:
-        job_analysis(session, job_id).annotated_path = out
+        job = session.get(Job, job_id)
+        analysis = session.get(Analysis, job.params["analysis_id"]) if job else None
+        if analysis is None or analysis.media_path != media_key:
+            # deleted (or its original expired) while the replay was drawn: keep nothing
+            storage.delete(out)
+            return None
+        analysis.annotated_path = out
     clock.log("render", frames=len(times))
-    return result
+    return out
 
 
 # ---------------------------------------------------------------- the job ended

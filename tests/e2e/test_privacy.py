@@ -49,6 +49,7 @@ def upload_video(client: Client, path: Path, wait: bool = True, **form) -> dict:
     if wait:
         job = client.wait_job(body["job_id"], timeout=240)
         assert job["status"] == "succeeded", job
+        client.wait_replay(body["id"])  # the replay is drawn after the job succeeded
     return body
 
 

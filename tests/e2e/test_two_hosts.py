@@ -173,6 +173,7 @@ def test_pipeline_on_two_hosts_sharing_only_redis_postgres_and_s3(deployment, sh
 
     # Every file is in the bucket, under the analysis' prefix; no host kept a shared folder.
     analysis_id = uploads["correct1.mp4"]["id"]
+    patient.wait_replay(analysis_id)  # drawn after the job succeeded
     prefix = f"users/{user_id}/analyses/{analysis_id}/"
     keys = stored(deployment, prefix)
     assert {prefix + n for n in ("original.mp4", "keypoints.npz", "annotated.mp4")} <= set(keys)

@@ -40,6 +40,8 @@ def test_real_pushup_video(patient: Client, shared_data, tmp_path):
     assert not any(r["issues"] for r in result["reps"])
     assert result["feedback"][0].startswith("Good form")
 
+    # The replay is drawn after the result is out; it appears in the analysis when stored.
+    patient.wait_replay(run["id"])
     mp4 = patient.get(f"/api/v1/videos/{run['id']}/annotated.mp4")
     assert mp4.status_code == 200 and mp4.headers["Content-Type"] == "video/mp4"
     out = tmp_path / "annotated.mp4"

@@ -101,7 +101,7 @@ def test_results_and_sql_parameters_stay_out_of_logs(shared_stack, shared_data):
     assert not found, f"personal or health data in logs: {found}"
     # The logs were written all the same: the successes and both failures, SQL without values.
     worker = logs["worker1"]
-    assert "video.render[" in worker and "succeeded in" in worker
+    assert "video.classify[" in worker and "succeeded in" in worker
     assert "task crashed" in worker and "INSERT INTO analysis_results" in worker
     assert "INSERT INTO readiness" in logs["web"]
     assert "hide_parameters" in worker and "hide_parameters" in logs["web"]

@@ -326,6 +326,14 @@ class Client:
         client.password = password
         return client
 
+    def wait_replay(self, analysis_id: str, timeout: float = 60) -> dict:
+        """The analysis once its annotated replay is stored (drawn after the job succeeded)."""
+        def ready():
+            body = self.get(f"/api/v1/videos/{analysis_id}").json()
+            return body if body.get("annotated_url") else None
+
+        return wait_until(ready, timeout, interval=0.2, message=f"replay of {analysis_id}")
+
     def wait_job(self, job_id: str, timeout: float = 120, statuses=("succeeded", "failed",
                                                                     "canceled")) -> dict:
         def done():

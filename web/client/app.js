@@ -558,6 +558,7 @@ async function resultPage(page, analysisId) {
     h('ul', { class: 'feedback' }, (result.feedback || []).map((sentence) => h('li', {}, sentence)))));
 
   if (analysis.annotated_url) add(page, await annotatedVideo(analysis, label));
+  else if (analysis.original_available) add(page, replayWhenReady(analysis, label));
 
   const findingsByRep = new Map();
   for (const finding of formResult.findings || []) {
@@ -594,6 +595,27 @@ async function resultPage(page, analysisId) {
   if (state.me && analysis.job_id && state.me.role === 'patient') {
     add(page, h('p', {}, h('a', { href: '#/history' }, 'See your progress charts')));
   }
+}
+
+/** The replay is drawn after the result is out: a placeholder that asks again every second
+ * (for up to two minutes) and puts the video in its place once the analysis has it. */
+function replayWhenReady(analysis, label) {
+  const holder = h('section', { class: 'card', 'data-testid': 'replay-pending' },
+    h('h2', {}, 'Annotated video'), h('p', { class: 'muted' }, 'The annotated video is being prepared…'));
+  const started = Date.now();
+  const poll = async () => {
+    if (!holder.isConnected && Date.now() - started > 2000) return; // the page was left
+    try {
+      const fresh = await api.get(`/videos/${encodeURIComponent(analysis.id)}`);
+      if (fresh.annotated_url) {
+        holder.replaceWith(await annotatedVideo(fresh, label));
+        return;
+      }
+    } catch (error) { /* try again below */ }
+    if (Date.now() - started < 120000) setTimeout(poll, 1000);
+  };
+  setTimeout(poll, 500);
+  return holder;
 }
 
 /** The annotated replay, fetched with the bearer token (a <video src> cannot send it). */
