@@ -72,6 +72,7 @@ def _pipeline(stack, clip: Path, duration: float) -> dict:
     cold = time.perf_counter() - t0
     if warm_job.get("status") != "succeeded":
         raise RuntimeError(f"warm-up video job {warm_job.get('status')}: {warm_job.get('error')}")
+    user.wait_replay(response.json()["id"])  # its replay must not overlap the measured job
     pids = {name: proc.pid for name, proc in stack.processes.items()
             if name.startswith("worker")}
     stages: list[tuple[str, float, int]] = []
@@ -99,8 +100,15 @@ def _pipeline(stack, clip: Path, duration: float) -> dict:
                 raise TimeoutError(f"video job not done in 600 s (last {key})")
             time.sleep(0.1)
         total = time.perf_counter() - t0
+        # The annotated replay is drawn after the job succeeded: time it too.
+        replay = None
+        while job.get("status") == "succeeded" and time.perf_counter() < deadline:
+            if user.get(f"/api/v1/videos/{video_id}").json().get("annotated_url"):
+                replay = time.perf_counter() - t0
+                break
+            time.sleep(0.1)
     video = user.get(f"/api/v1/videos/{video_id}").json()
-    return {"total": total, "upload": t_upload, "job": job, "stages": stages,
+    return {"total": total, "replay": replay, "upload": t_upload, "job": job, "stages": stages,
             "worker_peak_tree": {n: sampler.peak(n) for n in pids},
             "worker_peak_single": dict(sampler.single_max),
             "worker_peak_pss": dict(sampler.pss_max),
@@ -196,7 +204,8 @@ def run(stack_holder, quick: bool = False, **_) -> Result:
         "the running stack (workers as in the Procfile: one `video` process, two `pose` "
         "processes, so chunks are posed two at a time), after one warm-up job on "
         "a 2.4 s clip so the worker's models are loaded, and the clock runs from the "
-        "upload until the job reads `succeeded` (polled every 100 ms, stage changes recorded); "
+        "upload until the job reads `succeeded` (polled every 100 ms, stage changes recorded), "
+        "then until the analysis has its annotated replay (drawn after the result); "
         "the RSS of each Celery worker's process tree is sampled every 100 ms. Baseline, in "
         f"this process: the naive loop — OpenCV decodes every frame of the first {naive_s:.0f} "
         "s, PoseEstimator(torch, imgsz 640, 1 thread like the workers) runs one frame at a time, "
@@ -246,6 +255,8 @@ def run(stack_holder, quick: bool = False, **_) -> Result:
             speedup = naive_total / max(pipe["total"], 1e-9)
             res.add("speed-up over the naive loop (same run)", f"{speedup:.1f}×", "1×",
                     f"≥ {TARGET_SPEEDUP:.0f}×", speedup >= TARGET_SPEEDUP)
+            res.add("upload → annotated replay stored (drawn after the result)",
+                    f"{pipe['replay']:.1f} s" if pipe.get("replay") else "not stored")
             res.add("upload (POST answered 202)", f"{pipe['upload']:.1f} s")
             res.add("cold first job (correct1.mp4, 2.4 s clip, models loading)",
                     f"{pipe['cold']:.1f} s")
