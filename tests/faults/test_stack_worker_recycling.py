@@ -27,7 +27,7 @@ from tests.support.stack import Client
 pytestmark = pytest.mark.faults
 
 MAX_TASKS_PER_CHILD = 6
-ANALYSES = 9  # keypoints.analyze = video.start, .analyze, .render: 27 tasks, 4.5x the limit
+ANALYSES = 9  # keypoints.analyze = video.start, .classify, then .render: 27 tasks, 4.5x the limit
 PLANS = 18  # plans.generate on 2 light pool processes: 3x the limit
 BURNERS = 2  # busy loops, one per core
 UP_TIMEOUT = "Timed out waiting for UP message"
@@ -101,6 +101,13 @@ def test_recycled_workers_come_back_under_cpu_pressure(stack, shared_data):
                         ended[job_id] = job
             time.sleep(1)
         elapsed = time.monotonic() - started
+        # A job ends with its result; its replay task runs after it: let those finish too, so
+        # every task counted below has run.
+        wait_deadline = time.monotonic() + 90
+        while time.monotonic() < wait_deadline and sum(
+                "video.render[" in line and "succeeded in" in line
+                for line in stack.logs("worker1").splitlines()) < ANALYSES:
+            time.sleep(1)
     finally:
         for burner in burners:
             os.killpg(burner.pid, signal.SIGKILL)
