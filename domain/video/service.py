@@ -137,10 +137,15 @@ class _TimedEstimator:
 # ---------------------------------------------------------------- analyses and their files
 
 
+def find_job_analysis(session: Session, job_id: str) -> Analysis | None:
+    """The analysis a job works on, None when the job or the analysis is gone."""
+    job = session.get(Job, job_id)
+    return session.get(Analysis, job.params["analysis_id"]) if job else None
+
+
 def job_analysis(session: Session, job_id: str) -> Analysis:
     """The analysis a job works on (DomainError when it was deleted)."""
-    job = session.get(Job, job_id)
-    analysis = session.get(Analysis, job.params["analysis_id"]) if job else None
+    analysis = find_job_analysis(session, job_id)
     if analysis is None:
         raise DomainError("the analysis of this job was deleted", code="analysis_missing")
     return analysis
@@ -603,8 +608,7 @@ def render(job_id: str, cfg: VideoConfig,
     (``annotated_url`` stays null until it is there). Returns the stored key, or None when
     there is nothing to draw or the analysis was deleted meanwhile."""
     with session_scope() as session:
-        job = session.get(Job, job_id)
-        analysis = session.get(Analysis, job.params["analysis_id"]) if job else None
+        analysis = find_job_analysis(session, job_id)
         if analysis is None or analysis.source == "keypoints" or not analysis.media_path \
                 or not analysis.result or not analysis.keypoints_path:
             return None
@@ -627,8 +631,7 @@ def render(job_id: str, cfg: VideoConfig,
              max_side=cfg.render_max_side,
              fps=cfg.analysis_fps if len(times) > 1 else None)
     with session_scope() as session:
-        job = session.get(Job, job_id)
-        analysis = session.get(Analysis, job.params["analysis_id"]) if job else None
+        analysis = find_job_analysis(session, job_id)
         if analysis is None or analysis.media_path != media_key:
             # deleted (or its original expired) while the replay was drawn: keep nothing
             storage.delete(out)
