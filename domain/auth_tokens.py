@@ -149,10 +149,25 @@ def rotate(session: Session, token: str, now: dt.datetime, ttl_s: int
     raise RefreshRejected(state)
 
 
-def session_active(session: Session, session_id: str, user_id: str) -> bool:
-    """Whether the sign-in session an access token names still stands (one primary-key read)."""
-    row = session.get(RefreshToken, session_id)
-    return row is not None and row.user_id == user_id and row.revoked_at is None
+def token_user(session: Session, user_id: str, token_version: int,
+               session_id: str | None) -> User | None:
+    """The user an access token speaks for, or None when the token no longer stands: the user is
+    gone, the password changed since (token_version), or the sign-in session it names was logged
+    out. One query on every authenticated request (the session joined to the user)."""
+    if session_id is None:
+        user = session.get(User, user_id)
+        return user if user is not None and user.token_version == token_version else None
+    row = session.execute(
+        select(User, RefreshToken.revoked_at, RefreshToken.id)
+        .outerjoin(RefreshToken, (RefreshToken.id == session_id)
+                   & (RefreshToken.user_id == User.id))
+        .where(User.id == user_id)).first()
+    if row is None:
+        return None
+    user, revoked_at, found = row
+    if user.token_version != token_version or found is None or revoked_at is not None:
+        return None
+    return user
 
 
 def end_session(session: Session, session_id: str, now: dt.datetime) -> int:

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from config import settings
 from domain.accounts import InvalidToken, decode_token
-from domain.auth_tokens import session_active
+from domain.auth_tokens import token_user
 from models import User
 from web.db import db_session
 from web.errors import ApiError
@@ -32,11 +32,9 @@ def _authenticate() -> User:
     except InvalidToken:
         raise ApiError(401, "invalid_token", "the token is invalid or expired",
                        headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}) from None
-    user = db_session().get(User, claims.user_id)
-    if user is None or user.token_version != claims.token_version or (
-            claims.session_id is not None
-            and not session_active(db_session(), claims.session_id, user.id)):
-        # (the session check: logging out ends the access token at once, not at its expiry)
+    # (the session check: logging out ends the access token at once, not at its expiry)
+    user = token_user(db_session(), claims.user_id, claims.token_version, claims.session_id)
+    if user is None:
         raise ApiError(401, "invalid_token", "the token is invalid or expired",
                        headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
     g.token_claims = claims

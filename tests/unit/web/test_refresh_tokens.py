@@ -51,11 +51,32 @@ def test_access_token_carries_its_session():
     assert decode_token("k" * 40, issue_token("k" * 40, "u1", 3, 60)).session_id is None
 
 
-def _user(session) -> User:
-    user = User(email="r@example.com", password_hash="x", role="patient")
+def _user(session, email: str = "r@example.com") -> User:
+    user = User(email=email, password_hash="x", role="patient")
     session.add(user)
     session.commit()
     return user
+
+
+def _active(session, session_id: str, user: User) -> bool:
+    """Whether an access token of this sign-in session still authenticates the user."""
+    return auth_tokens.token_user(session, user.id, user.token_version, session_id) is not None
+
+
+def test_token_user_checks_user_version_and_session_in_one_query(migrated):  # noqa: F811
+    session = migrated()
+    user, other_user = _user(session), _user(session, "other@example.com")
+    signed_in = auth_tokens.start_session(session, user, NOW, TTL)
+    theirs = auth_tokens.start_session(session, other_user, NOW, TTL)
+    session.commit()
+    version = user.token_version
+    assert auth_tokens.token_user(session, user.id, version, signed_in.session_id).id == user.id
+    assert auth_tokens.token_user(session, user.id, version, None).id == user.id  # no session
+    assert auth_tokens.token_user(session, user.id, version + 1, signed_in.session_id) is None
+    assert auth_tokens.token_user(session, user.id, version, theirs.session_id) is None
+    assert auth_tokens.token_user(session, user.id, version, "no-such-session") is None
+    assert auth_tokens.token_user(session, "no-such-user", version, None) is None
+    session.close()
 
 
 def test_rotation_reuse_and_logout(migrated):  # noqa: F811
@@ -69,8 +90,8 @@ def test_rotation_reuse_and_logout(migrated):  # noqa: F811
     same_user, second = auth_tokens.rotate(session, first.token, NOW, TTL)
     assert same_user.id == user.id and second.family_id == first.family_id
     assert second.token != first.token
-    assert auth_tokens.session_active(session, first.session_id, user.id)  # its access token too
-    assert auth_tokens.session_active(session, second.session_id, user.id)
+    assert _active(session, first.session_id, user)  # its access token too
+    assert _active(session, second.session_id, user)
 
     with pytest.raises(RefreshRejected) as reused:  # the old one stopped working...
         auth_tokens.rotate(session, first.token, NOW, TTL)
@@ -78,14 +99,14 @@ def test_rotation_reuse_and_logout(migrated):  # noqa: F811
     with pytest.raises(RefreshRejected) as revoked:  # ...and its reuse ended the whole family
         auth_tokens.rotate(session, second.token, NOW, TTL)
     assert revoked.value.state is RefreshState.REVOKED
-    assert not auth_tokens.session_active(session, second.session_id, user.id)
+    assert not _active(session, second.session_id, user)
 
     other = auth_tokens.start_session(session, user, NOW, TTL)  # another sign-in is untouched
     session.commit()
-    assert auth_tokens.session_active(session, other.session_id, user.id)
+    assert _active(session, other.session_id, user)
     assert auth_tokens.end_session(session, other.session_id, NOW) == 1
     session.commit()
-    assert not auth_tokens.session_active(session, other.session_id, user.id)
+    assert not _active(session, other.session_id, user)
     with pytest.raises(RefreshRejected):
         auth_tokens.rotate(session, other.token, NOW, TTL)
     session.close()
