@@ -285,7 +285,10 @@ def run_api_load(stack_holder, quick: bool = False, **_) -> Result:
         f"a closed loop's p99 cannot be under its mean latency {clients}/throughput, so its "
         "latencies are not the target's. Enqueue: 8 users with profiles, round-robin; every "
         "request writes a job row and publishes a Celery task. Baseline: GET /healthz under "
-        "the same load. The generator shares the 2 cores with gunicorn and the workers.")
+        "the same load. The generator shares the 2 cores with gunicorn and the workers. Both loops "
+        "run first on SQLite (`make run`'s database); the open loop then runs again on a new "
+        "stack whose database is this machine's PostgreSQL (the several-host deployment's), "
+        "after the first stack was stopped.")
     auth = [{"Authorization": f"Bearer {u.token}", "Content-Length": "0"} for u in users]
     log(f"api_load: GET /healthz, {clients} clients, {seconds:.0f}s")
     health = _load(stack.url, "GET", "/healthz", lambda i: {}, None, seconds, clients)
@@ -296,33 +299,8 @@ def run_api_load(stack_holder, quick: bool = False, **_) -> Result:
     log(f"api_load: POST /plans {post['rps']:.0f} req/s p99 {post['p99']:.0f} ms "
         f"statuses {post['statuses']}")
     _purge_queues(stack)
-    log(f"api_load: open loop, POST /api/v1/plans at {TARGET_ENQUEUE_RATE:.0f}/s, "
-        f"{seconds:.0f}s")
-    health_open = _open_loop(stack.url, "GET", "/healthz", lambda i: {}, None, seconds,
-                             TARGET_ENQUEUE_RATE)
-    post_open = _open_loop(stack.url, "POST", "/api/v1/plans", lambda i: auth[i % len(auth)],
-                           b"", seconds, TARGET_ENQUEUE_RATE)
-    log(f"api_load: open loop POST /plans {post_open['rps']:.0f} req/s p50 "
-        f"{post_open['p50']:.0f} ms p99 {post_open['p99']:.0f} ms, statuses "
-        f"{post_open['statuses']}, sent late {post_open['sent_late']}")
-    _purge_queues(stack)
-    ok_open = post_open["statuses"].get(202, 0)
-    res.add(f"open loop at {TARGET_ENQUEUE_RATE:.0f}/s: POST /plans answered 202 per s",
-            f"{ok_open / post_open['seconds']:.0f}/s",
-            f"{health_open['rps']:.0f}/s (healthz, same rate)",
-            f"{TARGET_ENQUEUE_RATE:.0f}/s (≥ 98% of it)",
-            ok_open / post_open["seconds"] >= 0.98 * TARGET_ENQUEUE_RATE
-            and post_open["errors"] == 0)
-    res.add(f"open loop at {TARGET_ENQUEUE_RATE:.0f}/s: POST /plans p50",
-            ms(post_open["p50"]), ms(health_open["p50"]))
-    res.add(f"open loop at {TARGET_ENQUEUE_RATE:.0f}/s: POST /plans p99",
-            ms(post_open["p99"]), ms(health_open["p99"]), f"≤ {TARGET_ENQUEUE_P99_MS:.0f} ms",
-            post_open["p99"] <= TARGET_ENQUEUE_P99_MS)
-    res.notes.append(
-        f"open loop: {post_open['scheduled']} POSTs scheduled, statuses "
-        f"{post_open['statuses']}, transport errors {post_open['errors']}, "
-        f"{post_open['sent_late']} sent more than 1 ms after their slot (all senders busy); "
-        f"healthz at the same rate: p99 {health_open['p99']:.1f} ms.")
+    post_open, health_open = _open_loop_round(stack, users, seconds)
+    _open_loop_rows(res, "", post_open, health_open)
     ok = post["statuses"].get(202, 0)
     res.add(f"closed loop, {clients} clients: POST /plans requests/s (202 only)",
             f"{ok / post['seconds']:.0f}/s",
@@ -339,7 +317,65 @@ def run_api_load(stack_holder, quick: bool = False, **_) -> Result:
                      "the queued plan jobs were purged from Redis afterwards.")
     res.raw = {"post_plans": post, "healthz": health, "clients": clients, "seconds": seconds,
                "open_loop": {"post_plans": post_open, "healthz": health_open}}
+    stack_holder.stop()  # its workers would compete with the next stack's for the 2 cores
+    res.raw["open_loop_postgresql"] = _postgresql_round(res, stack_holder.extra_env, seconds)
     return res
+
+
+def _open_loop_round(stack, users, seconds: float) -> tuple[dict, dict]:
+    """GET /healthz, then POST /plans, each at the target's fixed rate (open loop)."""
+    auth = [{"Authorization": f"Bearer {u.token}", "Content-Length": "0"} for u in users]
+    log(f"api_load: open loop, POST /api/v1/plans at {TARGET_ENQUEUE_RATE:.0f}/s, "
+        f"{seconds:.0f}s")
+    health_open = _open_loop(stack.url, "GET", "/healthz", lambda i: {}, None, seconds,
+                             TARGET_ENQUEUE_RATE)
+    post_open = _open_loop(stack.url, "POST", "/api/v1/plans", lambda i: auth[i % len(auth)],
+                           b"", seconds, TARGET_ENQUEUE_RATE)
+    log(f"api_load: open loop POST /plans {post_open['rps']:.0f} req/s p50 "
+        f"{post_open['p50']:.0f} ms p99 {post_open['p99']:.0f} ms, statuses "
+        f"{post_open['statuses']}, sent late {post_open['sent_late']}")
+    _purge_queues(stack)
+    return post_open, health_open
+
+
+def _open_loop_rows(res: Result, database: str, post_open: dict, health_open: dict) -> None:
+    label = f"{database + ': ' if database else ''}open loop at {TARGET_ENQUEUE_RATE:.0f}/s"
+    ok_open = post_open["statuses"].get(202, 0)
+    res.add(f"{label}: POST /plans answered 202 per s",
+            f"{ok_open / post_open['seconds']:.0f}/s",
+            f"{health_open['rps']:.0f}/s (healthz, same rate)",
+            f"{TARGET_ENQUEUE_RATE:.0f}/s (≥ 98% of it)",
+            ok_open / post_open["seconds"] >= 0.98 * TARGET_ENQUEUE_RATE
+            and post_open["errors"] == 0)
+    res.add(f"{label}: POST /plans p50", ms(post_open["p50"]), ms(health_open["p50"]))
+    res.add(f"{label}: POST /plans p99", ms(post_open["p99"]), ms(health_open["p99"]),
+            f"≤ {TARGET_ENQUEUE_P99_MS:.0f} ms", post_open["p99"] <= TARGET_ENQUEUE_P99_MS)
+    res.notes.append(
+        f"{label}: {post_open['scheduled']} POSTs scheduled, statuses "
+        f"{post_open['statuses']}, transport errors {post_open['errors']}, "
+        f"{post_open['sent_late']} sent more than 1 ms after their slot (all senders busy); "
+        f"healthz at the same rate: p99 {health_open['p99']:.1f} ms.")
+
+
+def _postgresql_round(res: Result, extra_env: dict, seconds: float) -> dict | None:
+    """The same open loop on a stack whose database is PostgreSQL (the several-host
+    deployment's database; SQLite, `make run`'s default, lets one writer in at a time)."""
+    from bench.common import StackHolder, postgres_database
+
+    try:
+        with postgres_database() as url:
+            holder = StackHolder(extra_env, database_url=url)
+            try:
+                stack = holder.get()
+                post_open, health_open = _open_loop_round(stack, _users(stack, 8), seconds)
+            finally:
+                holder.stop()
+    except Exception as exc:  # no PostgreSQL server here: the SQLite figures stand alone
+        log(f"api_load: PostgreSQL round skipped: {exc!r}")
+        res.notes.append(f"PostgreSQL round not run: {exc!r}")
+        return None
+    _open_loop_rows(res, "PostgreSQL", post_open, health_open)
+    return {"post_plans": post_open, "healthz": health_open}
 
 
 def _purge_queues(stack) -> None:

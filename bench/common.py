@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import platform
@@ -10,6 +11,7 @@ import tempfile
 import threading
 import time
 import traceback
+import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -196,8 +198,9 @@ def _bench_stack_class():
 class StackHolder:
     """Starts one real stack (as the e2e tests do) on first use; stopped by `stop()`."""
 
-    def __init__(self, extra_env: dict | None = None):
+    def __init__(self, extra_env: dict | None = None, database_url: str | None = None):
         self.extra_env = extra_env or {}
+        self.database_url = database_url
         self.stack = None
         self.base_dir: Path | None = None
         self.error: str | None = None
@@ -209,7 +212,8 @@ class StackHolder:
             raise RuntimeError(self.error)
         stack_class = _bench_stack_class()
         self.base_dir = Path(tempfile.mkdtemp(prefix="bench-stack-"))
-        stack = stack_class(self.base_dir, extra_env=dict(self.extra_env),
+        stack = stack_class(self.base_dir, database_url=self.database_url,
+                            extra_env=dict(self.extra_env),
                       worker_queues=stack_class.PRODUCTION_WORKERS, preload_models=True)
         log(f"starting the stack in {self.base_dir} (redis, migrations, workers, gunicorn)")
         t0 = time.perf_counter()
@@ -237,6 +241,31 @@ class StackHolder:
             import shutil
 
             shutil.rmtree(self.base_dir, ignore_errors=True)
+
+
+#: the server a benchmark's throwaway PostgreSQL database is made on (the machine's own)
+POSTGRES_SERVER = os.environ.get("BENCH_POSTGRES_URL",
+                                  "postgresql+psycopg://postgres@127.0.0.1:5432")
+
+
+@contextlib.contextmanager
+def postgres_database(prefix: str = "bench"):
+    """A new, empty PostgreSQL database for one benchmark stack, dropped afterwards; raises
+    when no PostgreSQL server answers at BENCH_POSTGRES_URL."""
+    from sqlalchemy import create_engine, text
+
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(f"{POSTGRES_SERVER}/postgres", isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        yield f"{POSTGRES_SERVER}/{name}"
+    finally:
+        try:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        finally:
+            admin.dispose()
 
 
 def error_text(exc: BaseException) -> str:

@@ -29,10 +29,11 @@ def plan_generation() -> service.PlanGeneration:
                                   model_version=settings.plan_model_version, emit=events.emit)
 
 
-@app.task(bind=True, base=JobTask, name="plans.generate")
+# stage: set by JobTask in the transaction that starts the job (a separate progress write per
+# job, for a job of a few milliseconds, cost SQLite's one writer a transaction per POST /plans)
+@app.task(bind=True, base=JobTask, name="plans.generate", stage="scoring")
 def generate(self, job_id: str) -> dict:
     """POST /plans: this week's plan, or a new version of it (e.g. after a profile change)."""
-    update_progress(job_id, 10, "scoring")
     with session_scope() as session:
         user_id = session.get(Job, job_id).user_id
         return service.generate_for_job(session, plan_generation(), job_id=job_id,
