@@ -15,7 +15,9 @@ chord of the outline itself (sag < 0, pike > 0), the outline's quadratic curvatu
 centre line at the hip, landmark hip deviation, hip / knee / elbow angles. Clip features:
 median / p10 / p90 over frames and the mean over the bottom frames (shoulders lowest).
 
-Usage:
+Usage (MediaPipe 0.10.14 needs protobuf<5, TensorFlow 2.21 protobuf>=6.31: never in .venv):
+  python3 -m venv /work/exp/mpvenv
+  /work/exp/mpvenv/bin/pip install mediapipe==0.10.14 opencv-python-headless scikit-learn
   /work/exp/mpvenv/bin/python scripts/pushup_silhouette_experiment.py extract
   /work/exp/mpvenv/bin/python scripts/pushup_silhouette_experiment.py evaluate
 """
