@@ -22,6 +22,8 @@ TARGET_PLAN_P95_MS = 500.0
 TARGET_ENQUEUE_RATE = 200.0
 TARGET_ENQUEUE_P99_MS = 50.0
 UPLOAD_GROWTH_LIMIT = 100 * MB
+#: seconds a freshly started stack is left alone before it is measured
+STACK_SETTLE_S = 30.0
 
 
 
@@ -367,7 +369,11 @@ def _postgresql_round(res: Result, extra_env: dict, seconds: float) -> dict | No
             holder = StackHolder(extra_env, database_url=url)
             try:
                 stack = holder.get()
-                post_open, health_open = _open_loop_round(stack, _users(stack, 8), seconds)
+                users = _users(stack, 8)
+                # the new stack's workers load their models after they report ready: let them
+                # finish (the SQLite stack had been up for the whole run before its round)
+                time.sleep(STACK_SETTLE_S)
+                post_open, health_open = _open_loop_round(stack, users, seconds)
             finally:
                 holder.stop()
     except Exception as exc:  # no PostgreSQL server here: the SQLite figures stand alone
