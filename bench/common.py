@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import os
 import platform
@@ -11,7 +10,6 @@ import tempfile
 import threading
 import time
 import traceback
-import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -243,29 +241,17 @@ class StackHolder:
             shutil.rmtree(self.base_dir, ignore_errors=True)
 
 
-#: the server a benchmark's throwaway PostgreSQL database is made on (the machine's own)
-POSTGRES_SERVER = os.environ.get("BENCH_POSTGRES_URL",
-                                  "postgresql+psycopg://postgres@127.0.0.1:5432")
+#: a database on the server where a benchmark's throwaway PostgreSQL database is made
+POSTGRES_ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL",
+                                    "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
 
-@contextlib.contextmanager
-def postgres_database(prefix: str = "bench"):
+def postgres_database():
     """A new, empty PostgreSQL database for one benchmark stack, dropped afterwards; raises
     when no PostgreSQL server answers at BENCH_POSTGRES_URL."""
-    from sqlalchemy import create_engine, text
+    from tests.support.postgres import throwaway_database
 
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(f"{POSTGRES_SERVER}/postgres", isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        yield f"{POSTGRES_SERVER}/{name}"
-    finally:
-        try:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        finally:
-            admin.dispose()
+    return throwaway_database(POSTGRES_ADMIN_URL, "bench")
 
 
 def error_text(exc: BaseException) -> str:
