@@ -23,6 +23,8 @@ import requests
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
 BIN = Path(PYTHON).parent
+#: the Procfile light worker's WORKER_MAX_TASKS_PER_CHILD (plans, feedback, webhooks, maintenance)
+LIGHT_MAX_TASKS_PER_CHILD = 10000
 
 
 def free_port() -> int:
@@ -178,6 +180,10 @@ class Stack:
             wanted = {"plans": "plan_scorer", "video": "classifier,form", "pose": "pose"}
             env["WORKER_MODELS"] = ",".join(models for queue, models in wanted.items()
                                             if queue in queues.split(","))
+        if "plans" in queues.split(",") and "WORKER_MAX_TASKS_PER_CHILD" not in self.extra_env:
+            # as the Procfile's light worker: its tasks take milliseconds, and a new pool
+            # process every 200 of them spent more CPU loading the plan model than on plans
+            env["WORKER_MAX_TASKS_PER_CHILD"] = str(LIGHT_MAX_TASKS_PER_CHILD)
         return self._spawn(name, [
             str(BIN / "celery"), "-A", "workers.celery_app", "worker", "-Q", queues,
             "--concurrency", str(concurrency), "--hostname", f"{name}-{uuid.uuid4().hex[:6]}@%h",
