@@ -9,6 +9,7 @@ import os
 import threading
 import time
 import uuid
+from contextlib import contextmanager
 from urllib.parse import urlparse
 
 from bench.common import MB, RssSampler, log, summary_ms
@@ -290,7 +291,10 @@ def run_api_load(stack_holder, quick: bool = False, **_) -> Result:
         "the same load. The generator shares the 2 cores with gunicorn and the workers. Both loops "
         "run first on SQLite (`make run`'s database); the open loop then runs again on a new "
         "stack whose database is this machine's PostgreSQL (the several-host deployment's), "
-        "after the first stack was stopped.")
+        "after the first stack was stopped. Each open loop of POSTs runs twice: with the "
+        "plan workers generating the plans it enqueues (200 plans/s on the same 2 cores), "
+        "then with them paused (Celery `cancel_consumer` on the plans queue; the jobs wait "
+        "in Redis and are purged after): the API's enqueue path alone.")
     auth = [{"Authorization": f"Bearer {u.token}", "Content-Length": "0"} for u in users]
     log(f"api_load: GET /healthz, {clients} clients, {seconds:.0f}s")
     health = _load(stack.url, "GET", "/healthz", lambda i: {}, None, seconds, clients)
@@ -301,8 +305,8 @@ def run_api_load(stack_holder, quick: bool = False, **_) -> Result:
     log(f"api_load: POST /plans {post['rps']:.0f} req/s p99 {post['p99']:.0f} ms "
         f"statuses {post['statuses']}")
     _purge_queues(stack)
-    post_open, health_open = _open_loop_round(stack, users, seconds)
-    _open_loop_rows(res, "", post_open, health_open)
+    post_open, health_open, alone = _open_loop_round(stack, users, seconds)
+    _open_loop_rows(res, "", post_open, health_open, alone)
     ok = post["statuses"].get(202, 0)
     res.add(f"closed loop, {clients} clients: POST /plans requests/s (202 only)",
             f"{ok / post['seconds']:.0f}/s",
@@ -318,45 +322,85 @@ def run_api_load(stack_holder, quick: bool = False, **_) -> Result:
     res.notes.append(f"status counts: POST {post['statuses']}, healthz {health['statuses']}; "
                      "the queued plan jobs were purged from Redis afterwards.")
     res.raw = {"post_plans": post, "healthz": health, "clients": clients, "seconds": seconds,
-               "open_loop": {"post_plans": post_open, "healthz": health_open}}
+               "open_loop": {"post_plans": post_open, "healthz": health_open,
+                             "post_plans_workers_paused": alone}}
     stack_holder.stop()  # its workers would compete with the next stack's for the 2 cores
     res.raw["open_loop_postgresql"] = _postgresql_round(res, stack_holder.extra_env, seconds)
     return res
 
 
-def _open_loop_round(stack, users, seconds: float) -> tuple[dict, dict]:
-    """GET /healthz, then POST /plans, each at the target's fixed rate (open loop)."""
+def _open_loop_round(stack, users, seconds: float) -> tuple[dict, dict, dict | None]:
+    """GET /healthz, then POST /plans, each at the target's fixed rate (open loop); then POST
+    /plans again with the plan workers not taking jobs (the API's enqueue path alone)."""
     auth = [{"Authorization": f"Bearer {u.token}", "Content-Length": "0"} for u in users]
     log(f"api_load: open loop, POST /api/v1/plans at {TARGET_ENQUEUE_RATE:.0f}/s, "
         f"{seconds:.0f}s")
     health_open = _open_loop(stack.url, "GET", "/healthz", lambda i: {}, None, seconds,
                              TARGET_ENQUEUE_RATE)
-    post_open = _open_loop(stack.url, "POST", "/api/v1/plans", lambda i: auth[i % len(auth)],
-                           b"", seconds, TARGET_ENQUEUE_RATE)
-    log(f"api_load: open loop POST /plans {post_open['rps']:.0f} req/s p50 "
-        f"{post_open['p50']:.0f} ms p99 {post_open['p99']:.0f} ms, statuses "
-        f"{post_open['statuses']}, sent late {post_open['sent_late']}")
-    _purge_queues(stack)
-    return post_open, health_open
+
+    def post_round(label: str) -> dict:
+        result = _open_loop(stack.url, "POST", "/api/v1/plans",
+                            lambda i: auth[i % len(auth)], b"", seconds, TARGET_ENQUEUE_RATE)
+        log(f"api_load: open loop POST /plans ({label}) {result['rps']:.0f} req/s p50 "
+            f"{result['p50']:.0f} ms p99 {result['p99']:.0f} ms, statuses "
+            f"{result['statuses']}, sent late {result['sent_late']}")
+        _purge_queues(stack)
+        return result
+
+    post_open = post_round("plan workers generating")
+    alone = None
+    try:
+        with _plans_paused(stack):
+            alone = post_round("plan workers paused")
+    except Exception as exc:  # remote control unanswered: the first round stands alone
+        log(f"api_load: could not pause the plan workers: {exc!r}")
+    return post_open, health_open, alone
 
 
-def _open_loop_rows(res: Result, database: str, post_open: dict, health_open: dict) -> None:
-    label = f"{database + ': ' if database else ''}open loop at {TARGET_ENQUEUE_RATE:.0f}/s"
-    ok_open = post_open["statuses"].get(202, 0)
-    res.add(f"{label}: POST /plans answered 202 per s",
-            f"{ok_open / post_open['seconds']:.0f}/s",
-            f"{health_open['rps']:.0f}/s (healthz, same rate)",
-            f"{TARGET_ENQUEUE_RATE:.0f}/s (≥ 98% of it)",
-            ok_open / post_open["seconds"] >= 0.98 * TARGET_ENQUEUE_RATE
-            and post_open["errors"] == 0)
-    res.add(f"{label}: POST /plans p50", ms(post_open["p50"]), ms(health_open["p50"]))
-    res.add(f"{label}: POST /plans p99", ms(post_open["p99"]), ms(health_open["p99"]),
-            f"≤ {TARGET_ENQUEUE_P99_MS:.0f} ms", post_open["p99"] <= TARGET_ENQUEUE_P99_MS)
-    res.notes.append(
-        f"{label}: {post_open['scheduled']} POSTs scheduled, statuses "
-        f"{post_open['statuses']}, transport errors {post_open['errors']}, "
-        f"{post_open['sent_late']} sent more than 1 ms after their slot (all senders busy); "
-        f"healthz at the same rate: p99 {health_open['p99']:.1f} ms.")
+@contextmanager
+def _plans_paused(stack):
+    """The workers that consume the `plans` queue stop taking its messages (Celery remote
+    control: cancel_consumer) and take them again afterwards (add_consumer): the jobs the
+    requests enqueue wait in Redis, so the requests alone share the cores."""
+    from celery import Celery
+
+    client = Celery()
+    client.config_from_object("celery_config")  # the workers' settings (a bare app's
+    client.conf.broker_url = stack.redis.url     # broadcasts went unanswered)
+    control = client.control
+    queues = control.inspect(timeout=2.0).active_queues() or {}
+    hosts = [host for host, active in queues.items()
+             if any(queue.get("name") == "plans" for queue in active)]
+    if not hosts:
+        raise RuntimeError("no worker answered as a consumer of the plans queue")
+    control.cancel_consumer("plans", destination=hosts, reply=True, timeout=5.0)
+    time.sleep(1.0)  # the jobs they had already taken finish
+    try:
+        yield
+    finally:
+        control.add_consumer("plans", destination=hosts, reply=True, timeout=5.0)
+
+
+def _open_loop_rows(res: Result, database: str, post_open: dict, health_open: dict,
+                    alone: dict | None) -> None:
+    prefix = f"{database + ': ' if database else ''}open loop at {TARGET_ENQUEUE_RATE:.0f}/s"
+    rounds = [(prefix, post_open)]
+    if alone is not None:
+        rounds.append((f"{prefix}, plan workers paused", alone))
+    for label, post in rounds:
+        ok = post["statuses"].get(202, 0)
+        res.add(f"{label}: POST /plans answered 202 per s", f"{ok / post['seconds']:.0f}/s",
+                f"{health_open['rps']:.0f}/s (healthz, same rate)",
+                f"{TARGET_ENQUEUE_RATE:.0f}/s (≥ 98% of it)",
+                ok / post["seconds"] >= 0.98 * TARGET_ENQUEUE_RATE and post["errors"] == 0)
+        res.add(f"{label}: POST /plans p50", ms(post["p50"]), ms(health_open["p50"]))
+        res.add(f"{label}: POST /plans p99", ms(post["p99"]), ms(health_open["p99"]),
+                f"≤ {TARGET_ENQUEUE_P99_MS:.0f} ms", post["p99"] <= TARGET_ENQUEUE_P99_MS)
+        res.notes.append(
+            f"{label}: {post['scheduled']} POSTs scheduled, statuses {post['statuses']}, "
+            f"transport errors {post['errors']}, {post['sent_late']} sent more than 1 ms after "
+            f"their slot (all senders busy); healthz at the same rate: p99 "
+            f"{health_open['p99']:.1f} ms.")
 
 
 def _postgresql_round(res: Result, extra_env: dict, seconds: float) -> dict | None:
@@ -373,15 +417,15 @@ def _postgresql_round(res: Result, extra_env: dict, seconds: float) -> dict | No
                 # the new stack's workers load their models after they report ready: let them
                 # finish (the SQLite stack had been up for the whole run before its round)
                 time.sleep(STACK_SETTLE_S)
-                post_open, health_open = _open_loop_round(stack, users, seconds)
+                post_open, health_open, alone = _open_loop_round(stack, users, seconds)
             finally:
                 holder.stop()
     except Exception as exc:  # no PostgreSQL server here: the SQLite figures stand alone
         log(f"api_load: PostgreSQL round skipped: {exc!r}")
         res.notes.append(f"PostgreSQL round not run: {exc!r}")
         return None
-    _open_loop_rows(res, "PostgreSQL", post_open, health_open)
-    return {"post_plans": post_open, "healthz": health_open}
+    _open_loop_rows(res, "PostgreSQL", post_open, health_open, alone)
+    return {"post_plans": post_open, "healthz": health_open, "post_plans_workers_paused": alone}
 
 
 def _purge_queues(stack) -> None:
