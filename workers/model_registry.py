@@ -9,6 +9,7 @@ for it (one lock per model); a task that needs none is not held up.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import threading
@@ -72,6 +73,11 @@ def warm_up_in_background(names: str) -> threading.Thread | None:
             return
         log_event(logger, "models loaded", models=wanted, pid=os.getpid(),
                   duration_ms=round(seconds * 1000, 1))
+        # The models and the libraries under them live as long as the process: kept out of
+        # the collector's full passes, each of which held the GIL for about 190 ms (420,000
+        # objects with TensorFlow and the plan model) in the middle of jobs, some of them
+        # holding SQLite's write lock that API requests wait for.
+        gc.freeze()
 
     thread = threading.Thread(target=load, name="model-warm-up", daemon=True)
     thread.start()
