@@ -14,7 +14,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from config import settings
 
-SQLITE_BUSY_TIMEOUT_MS = 30000
+#: how long a SQLite writer waits for the database's one write lock before it fails "locked"
+SQLITE_LOCK_WAIT_S = 30.0
+_BUSY_TIMEOUT = f"PRAGMA busy_timeout={SQLITE_LOCK_WAIT_S * 1000:.0f}"
 #: connections kept open per process: at least the web process's threads (8 in the Procfile).
 #: Beyond it a connection is opened for one checkout and closed after it: with 5 kept, three
 #: of the eight threads opened a new PostgreSQL connection (a new server process) per request.
@@ -35,7 +37,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     # take the last commits back. FULL (the default) made every job row written by a request
     # wait for an fsync while holding the database's one write lock (issue 13).
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute(_BUSY_TIMEOUT)
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
 
@@ -49,7 +51,8 @@ def make_engine(url: str) -> Engine:
             from pathlib import Path
 
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
+        engine = create_engine(url, connect_args={"timeout": SQLITE_LOCK_WAIT_S,
+                                                   "check_same_thread": False},
                                pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW,
                                hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
@@ -86,8 +89,6 @@ _SQLITE_WRITE_LOCKS: dict[str, threading.Lock] = {}
 _LOCKS_LOCK = threading.Lock()
 
 
-#: how long a writer polls for SQLite's write lock before the statement fails as "locked"
-SQLITE_LOCK_WAIT_S = 30.0
 #: between two tries: SQLite's own busy handler sleeps 1, 2, 5 ... 100 ms between tries, so a
 #: writer that has waited a while goes in up to 100 ms after the lock was freed
 SQLITE_LOCK_POLL_S = 0.001
@@ -138,7 +139,7 @@ def _begin_immediate(dbapi) -> None:
                     raise
             time.sleep(SQLITE_LOCK_POLL_S)
     finally:
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(_BUSY_TIMEOUT)
         cursor.close()
 
 
