@@ -368,17 +368,20 @@ def _plans_paused(stack):
     client.config_from_object("celery_config")  # the workers' settings (a bare app's
     client.conf.broker_url = stack.redis.url     # broadcasts went unanswered)
     control = client.control
-    queues = control.inspect(timeout=2.0).active_queues() or {}
-    hosts = [host for host, active in queues.items()
-             if any(queue.get("name") == "plans" for queue in active)]
-    if not hosts:
-        raise RuntimeError("no worker answered as a consumer of the plans queue")
-    control.cancel_consumer("plans", destination=hosts, reply=True, timeout=5.0)
-    time.sleep(1.0)  # the jobs they had already taken finish
     try:
-        yield
+        queues = control.inspect(timeout=2.0).active_queues() or {}
+        hosts = [host for host, active in queues.items()
+                 if any(queue.get("name") == "plans" for queue in active)]
+        if not hosts:
+            raise RuntimeError("no worker answered as a consumer of the plans queue")
+        control.cancel_consumer("plans", destination=hosts, reply=True, timeout=5.0)
+        time.sleep(1.0)  # the jobs they had already taken finish
+        try:
+            yield
+        finally:
+            control.add_consumer("plans", destination=hosts, reply=True, timeout=5.0)
     finally:
-        control.add_consumer("plans", destination=hosts, reply=True, timeout=5.0)
+        client.close()  # its broker connections (as Stack.send_task closes its client)
 
 
 def _open_loop_rows(res: Result, database: str, post_open: dict, health_open: dict,
