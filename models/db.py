@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cache
 
@@ -28,10 +28,14 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     # Web and worker processes share one SQLite file: WAL lets readers run beside a writer,
     # busy_timeout makes a writer wait instead of failing at once.
     cursor = dbapi_connection.cursor()
-    # WAL is kept in the file: set it once. Setting it again needs a lock that does not wait
-    # (a connection opened while another process wrote failed with "database is locked").
-    if cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
-        cursor.execute("PRAGMA journal_mode=WAL")
+    # WAL is kept in the file: set it once. Setting it takes a lock that does not wait in the
+    # busy handler: a connection opened while another process wrote, or while another
+    # connection was setting WAL on a new file, failed with "database is locked".
+    def use_wal() -> None:
+        if cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+            cursor.execute("PRAGMA journal_mode=WAL")
+
+    _until_unlocked(use_wal)
     # In WAL mode NORMAL syncs the log at checkpoints, not at every commit: a commit survives
     # any crash of the processes (the WAL is in the OS), only an OS crash or power loss can
     # take the last commits back. FULL (the default) made every job row written by a request
@@ -129,18 +133,25 @@ def _begin_immediate(dbapi) -> None:
     cursor = dbapi.cursor()
     try:
         cursor.execute("PRAGMA busy_timeout=0")
-        deadline = time.monotonic() + SQLITE_LOCK_WAIT_S
-        while True:
-            try:
-                cursor.execute("BEGIN IMMEDIATE")
-                return
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) or time.monotonic() > deadline:
-                    raise
-            time.sleep(SQLITE_LOCK_POLL_S)
+        _until_unlocked(lambda: cursor.execute("BEGIN IMMEDIATE"))
     finally:
         cursor.execute(_BUSY_TIMEOUT)
         cursor.close()
+
+
+def _until_unlocked(statement: Callable[[], object]) -> None:
+    """Run `statement` again every SQLITE_LOCK_POLL_S while it fails with "database is
+    locked" (statements that take a lock without SQLite's busy handler, or with it turned
+    off); that error is raised after SQLITE_LOCK_WAIT_S."""
+    deadline = time.monotonic() + SQLITE_LOCK_WAIT_S
+    while True:
+        try:
+            statement()
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+        time.sleep(SQLITE_LOCK_POLL_S)
 
 
 def reset_engines() -> None:
